@@ -1,0 +1,146 @@
+# pagewarden build. `make` builds ./vmm and ./guest.bin; `make run` boots the demo guest;
+# `make test` runs every Criterion test; `make bench` runs the benchmarks.
+# Out-of-tree: make O=/path/to/dir (default: build/). Honours CC, CFLAGS, LDFLAGS.
+
+O ?= build
+B := $(O)
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+CFLAGS ?= -O2 -g
+HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include -Ihost $(CFLAGS)
+GUEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
+	-ffreestanding -mno-red-zone -mgeneral-regs-only -fno-pie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -fcf-protection=none -nostdlib -mno-mmx -mno-sse \
+	-Ipaging -Iguest/include
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
+	-Wl,-z,noexecstack -T guest/guest.ld
+HOST_LIBS := $(shell pkg-config --exists libseccomp 2>/dev/null && echo -lseccomp)
+ifneq ($(shell pkg-config --exists capstone 2>/dev/null && echo yes),)
+HOST_CFLAGS += -DHAVE_CAPSTONE
+HOST_LIBS += -lcapstone
+endif
+
+PAGING_SRC := $(wildcard paging/*.c)
+HOST_SRC := $(filter-out host/main.c,$(wildcard host/*.c))
+GUEST_RT_SRC := $(wildcard guest/lib/*.c) $(wildcard guest/lib/*.S)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_GUEST_SRC := $(wildcard tests/guests/*.c)
+BENCH_SRC := $(wildcard bench/*.c)
+
+PAGING_OBJ := $(PAGING_SRC:%.c=$(B)/host/%.o)
+PAGING_GUEST_OBJ := $(PAGING_SRC:%.c=$(B)/guest/%.o)
+HOST_OBJ := $(HOST_SRC:%.c=$(B)/host/%.o)
+GUEST_RT_OBJ := $(patsubst %,$(B)/guest/%.o,$(basename $(GUEST_RT_SRC)))
+TEST_OBJ := $(TEST_SRC:%.c=$(B)/host/%.o)
+TEST_GUESTS := $(TEST_GUEST_SRC:tests/guests/%.c=$(B)/tests/guests/%.bin) \
+	$(TEST_GUEST_SRC:tests/guests/%.c=$(B)/tests/guests/%.elf)
+BENCHES := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+
+LIBPAGING := $(B)/libpaging.a
+LIBPAGING_GUEST := $(B)/libpaging-guest.a
+LIBVMM := $(B)/libvmm.a
+LIBGUEST := $(B)/libguest.a
+TEST_BIN := $(B)/tests/run-tests
+FREESTANDING_TEST := $(B)/tests/paging-freestanding
+
+.PHONY: all run test bench clean guest deps deps-test check-kvm
+all: deps vmm guest.bin
+
+deps:
+	@scripts/deps.sh build
+deps-test:
+	@scripts/deps.sh test
+
+# ---- host objects ----
+$(B)/host/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(LIBPAGING): $(PAGING_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(LIBVMM): $(HOST_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+vmm: $(B)/host/host/main.o $(LIBVMM) $(LIBPAGING)
+	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+# ---- guest objects ----
+$(B)/guest/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+$(B)/guest/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(LIBPAGING_GUEST): $(PAGING_GUEST_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+$(LIBGUEST): $(GUEST_RT_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+# Link a guest ELF from one object; the runtime's entry stub comes first via the linker script.
+define link_guest
+	@mkdir -p $(@D)
+	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(1) $(LIBGUEST) $(LIBPAGING_GUEST) -lgcc
+endef
+
+$(B)/demo/guest.elf: $(B)/guest/guest/demo/demo.o $(LIBGUEST) $(LIBPAGING_GUEST) guest/guest.ld
+	$(call link_guest,$<)
+guest.elf: $(B)/demo/guest.elf
+	cp $< $@
+guest.bin: $(B)/demo/guest.elf
+	objcopy -O binary $< $@
+
+$(B)/tests/guests/%.elf: $(B)/guest/tests/guests/%.o $(LIBGUEST) $(LIBPAGING_GUEST) guest/guest.ld
+	$(call link_guest,$<)
+$(B)/tests/guests/%.bin: $(B)/tests/guests/%.elf
+	objcopy -O binary $< $@
+
+# `make guest SRC=path/to/file.c OUT=path/to/file.bin` (OUT=....elf gives an ELF).
+guest: $(LIBGUEST) $(LIBPAGING_GUEST)
+	@test -n "$(SRC)" -a -n "$(OUT)" || { echo "usage: make guest SRC=file.c OUT=file.bin|file.elf" >&2; exit 2; }
+	@mkdir -p $(B)/user
+	$(CC) $(GUEST_CFLAGS) -c $(SRC) -o $(B)/user/$(notdir $(basename $(SRC))).o
+	$(CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $(B)/user/$(notdir $(basename $(SRC))).elf \
+		$(B)/user/$(notdir $(basename $(SRC))).o $(LIBGUEST) $(LIBPAGING_GUEST) -lgcc
+	@case "$(OUT)" in \
+	*.elf) cp $(B)/user/$(notdir $(basename $(SRC))).elf $(OUT) ;; \
+	*) objcopy -O binary $(B)/user/$(notdir $(basename $(SRC))).elf $(OUT) ;; \
+	esac
+	@echo "built $(OUT)"
+
+run: all
+	./vmm guest.bin
+
+# ---- tests ----
+$(TEST_BIN): $(TEST_OBJ) $(LIBVMM) $(LIBPAGING)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion $(HOST_LIBS)
+
+# The paging library built with the guest flags, linked into a non-PIE host test.
+$(FREESTANDING_TEST): tests/freestanding/smoke.c $(LIBPAGING_GUEST)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror -Ipaging -no-pie -fno-pie -o $@ $^ -lcriterion
+
+test: deps-test all $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS)
+	$(FREESTANDING_TEST) --jobs 2
+	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $(TEST_BIN) --jobs 2
+
+# ---- benchmarks ----
+$(B)/bench/%: bench/%.c $(LIBVMM) $(LIBPAGING)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
+
+bench: all $(BENCHES) $(TEST_GUESTS)
+	@for b in $(BENCHES); do PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $$b || exit 1; done
+
+clean:
+	rm -rf $(B) vmm guest.bin guest.elf
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
