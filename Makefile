@@ -29,6 +29,7 @@ GUEST_RT_SRC := $(wildcard guest/lib/*.c) $(wildcard guest/lib/*.S)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_GUEST_SRC := $(wildcard tests/guests/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
+BENCH_HELPER_SRC := $(wildcard bench/helpers/*.c)
 
 PAGING_OBJ := $(PAGING_SRC:%.c=$(B)/host/%.o)
 PAGING_GUEST_OBJ := $(PAGING_SRC:%.c=$(B)/guest/%.o)
@@ -38,6 +39,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(B)/host/%.o)
 TEST_GUESTS := $(TEST_GUEST_SRC:tests/guests/%.c=$(B)/tests/guests/%.bin) \
 	$(TEST_GUEST_SRC:tests/guests/%.c=$(B)/tests/guests/%.elf)
 BENCHES := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+BENCH_HELPERS := $(BENCH_HELPER_SRC:bench/helpers/%.c=$(B)/bench/helpers/%)
 
 LIBPAGING := $(B)/libpaging.a
 LIBPAGING_GUEST := $(B)/libpaging-guest.a
@@ -137,7 +139,12 @@ $(B)/bench/%: bench/%.c $(LIBVMM) $(LIBPAGING)
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
 
-bench: all $(BENCHES) $(TEST_GUESTS)
+# Programs a benchmark runs as its floor (e.g. a raw-KVM boot); built, not run, by `make bench`.
+$(B)/bench/helpers/%: bench/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) $(LDFLAGS) -o $@ $<
+
+bench: all $(BENCHES) $(BENCH_HELPERS) $(TEST_GUESTS)
 	@for b in $(BENCHES); do PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $$b || exit 1; done
 
 clean:

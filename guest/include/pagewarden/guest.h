@@ -1,0 +1,117 @@
+/* The pagewarden guest SDK. A guest is a C file with `int main(void)`; its return value is the
+ * exit code. Build one with `make guest SRC=file.c OUT=file.bin` (or OUT=file.elf).
+ * Freestanding: no libc; this header declares everything the runtime offers.
+ */
+#ifndef PAGEWARDEN_GUEST_H
+#define PAGEWARDEN_GUEST_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "layout.h"
+
+/* ---- Console (buffered: one hypercall per line or full buffer, flushed at exit) ---- */
+
+/* printf subset: %d %i %u %x %X %o %p %s %c %%, flags '-' '0' '+' ' ' '#', width and precision
+ * (also '*'), length modifiers hh h l ll z t j. Returns the number of characters written. */
+int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int vprintf(const char *fmt, va_list ap);
+int snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+/* Write s and a newline. */
+int puts(const char *s);
+int putchar(int c);
+/* Send buffered console output to the VMM now. */
+void pw_flush(void);
+
+/* ---- Strings and memory ---- */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+
+/* ---- Stopping ---- */
+
+/* Flush the console and stop the VM with code (the VMM exits with code & 0xff). */
+__attribute__((noreturn)) void exit(int code);
+
+/* Report file:line and a formatted message to the VMM, which stops the guest as crashed. */
+__attribute__((noreturn, format(printf, 3, 4))) void pw_panic(const char *file, int line,
+							      const char *fmt, ...);
+#define panic(...) pw_panic(__FILE__, __LINE__, __VA_ARGS__)
+#define assert(cond)                                                                       \
+	do {                                                                               \
+		if (!(cond))                                                               \
+			pw_panic(__FILE__, __LINE__, "assertion failed: %s", #cond);        \
+	} while (0)
+
+/* ---- Talking to the VMM ---- */
+
+/* Issue hypercall nr with arg (a pointer to its argument struct, or a value for PW_HC_TRAP). */
+static inline void pw_hypercall(unsigned nr, uint64_t arg)
+{
+	__asm__ volatile("outl %0, %w1" : : "a"((uint32_t)arg), "Nd"((uint16_t)PW_PORT(nr)) : "memory");
+}
+
+/* Mark a point in the run (tracing, fault-injection triggers). */
+void pw_checkpoint(uint64_t id, uint64_t value);
+
+/* The boot info the VMM passed in RDI. */
+const struct pw_boot_info *pw_boot_info(void);
+
+/* The first region of kind, or NULL. */
+const struct pw_region *pw_region_find(unsigned kind);
+
+/* The region containing addr, or NULL. */
+const struct pw_region *pw_region_at(uint64_t addr);
+
+/* The guest's command line (arguments after the image on the ./vmm command line). */
+const char *pw_cmdline(void);
+
+/* ---- CPU access ---- */
+static inline uint64_t pw_read_cr0(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+static inline uint64_t pw_read_cr2(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+static inline uint64_t pw_read_cr3(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+static inline uint64_t pw_read_cr4(void)
+{
+	uint64_t v;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+static inline uint64_t pw_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return ((uint64_t)hi << 32) | lo;
+}
+static inline void pw_invlpg(uint64_t va)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+#define PW_MSR_EFER 0xc0000080u
+
+#endif
