@@ -48,8 +48,12 @@ LIBGUEST := $(B)/libguest.a
 TEST_BIN := $(B)/tests/run-tests
 FREESTANDING_TEST := $(B)/tests/paging-freestanding
 
-.PHONY: all run test bench clean guest deps deps-test check-kvm
-all: deps vmm guest.bin
+.PHONY: all build run test test-run bench bench-run clean guest deps deps-test
+# Missing Debian packages are installed first (scripts/deps.sh), then a sub-make builds, so that
+# `make -j` never compiles before the headers it needs exist.
+all: deps
+	@$(MAKE) --no-print-directory build
+build: vmm guest.bin
 
 deps:
 	@scripts/deps.sh build
@@ -130,7 +134,9 @@ $(FREESTANDING_TEST): tests/freestanding/smoke.c $(LIBPAGING_GUEST)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -Wall -Wextra -Werror -Ipaging -no-pie -fno-pie -o $@ $^ -lcriterion
 
-test: deps-test all $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS)
+test: deps-test
+	@$(MAKE) --no-print-directory test-run
+test-run: build $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS)
 	$(FREESTANDING_TEST) --jobs 2
 	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $(TEST_BIN) --jobs 2
 
@@ -144,7 +150,9 @@ $(B)/bench/helpers/%: bench/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) $(LDFLAGS) -o $@ $<
 
-bench: all $(BENCHES) $(BENCH_HELPERS) $(TEST_GUESTS)
+bench: deps
+	@$(MAKE) --no-print-directory bench-run
+bench-run: build $(BENCHES) $(BENCH_HELPERS) $(TEST_GUESTS)
 	@for b in $(BENCHES); do PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $$b || exit 1; done
 
 clean:
