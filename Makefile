@@ -15,7 +15,7 @@ GUEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-ffreestanding -mno-red-zone -mgeneral-regs-only -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fcf-protection=none -nostdlib -mno-mmx -mno-sse \
 	-Ipaging -Iguest/include
-GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
+GUEST_LDFLAGS := -nostdlib -static -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
 	-Wl,-z,noexecstack -T guest/guest.ld
 HOST_LIBS := $(shell pkg-config --exists libseccomp 2>/dev/null && echo -lseccomp)
 ifneq ($(shell pkg-config --exists capstone 2>/dev/null && echo yes),)

@@ -80,4 +80,19 @@ enum image_err image_read_file(const char *path, uint64_t max, uint8_t **buf, si
 enum image_err image_load(const struct image *img, const struct guest_mem *mem,
 			  struct image_error *e);
 
+/* ---- Shared by image_parse and the format parsers (loader_flat.c, loader_elf.c) ---- */
+
+/* Fill img's segments and entry from a flat image (len > 0); image_parse validates the result. */
+enum image_err image_parse_flat(const uint8_t *buf, size_t len, struct image *img,
+				struct image_error *e);
+
+/* Fill img's segments and entry from an ELF64 image (buf starts with ELFMAG); image_parse
+ * validates the result. */
+enum image_err image_parse_elf(const uint8_t *buf, size_t len, struct image *img,
+			       struct image_error *e);
+
+/* Record err and a one-line detail in e (which may be NULL); return err. */
+enum image_err image_fail(struct image_error *e, enum image_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif
