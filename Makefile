@@ -158,4 +158,6 @@ bench-run: build $(BENCHES) $(BENCH_HELPERS) $(TEST_GUESTS)
 clean:
 	rm -rf $(B) vmm guest.bin guest.elf
 
+.SECONDARY:
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
