@@ -61,6 +61,14 @@ struct pt_flush {
 /* Reset f to "nothing owed". */
 void pt_flush_init(struct pt_flush *f);
 
+/* Record that the page containing va must be invalidated (f may be NULL). Past PT_FLUSH_MAX
+ * distinct addresses the record becomes PT_FLUSH_ALL. For callers that edit entries themselves
+ * (through pt_lookup or pt_walk) and batch the TLB work with the library's. */
+void pt_flush_add(struct pt_flush *f, uint64_t va);
+
+/* Record that the whole TLB and the paging-structure caches must be flushed (f may be NULL). */
+void pt_flush_add_all(struct pt_flush *f);
+
 /* Options for the region calls. */
 #define PT_MAP_HUGE     (1u << 0) /* map_region may use 2 MiB / 1 GiB leaves where aligned */
 #define PT_MAP_NO_SPLIT (1u << 1) /* unmap/protect_region: fail with PT_EHUGE instead of split */
@@ -143,7 +151,9 @@ enum pt_err pt_merge(struct pt *pt, uint64_t va, int level, struct pt_flush *fl)
 /* The one walker everyone uses: find the entry for va, descending to stop_level (1..4) or to
  * the first leaf or non-present entry above it. *entry points into the table (writable),
  * *level is the level it was found at. With alloc, missing tables down to stop_level are created
- * (zeroed) and a huge leaf on the way is an error. Errors: PT_EADDR, PT_ENOMEM, PT_EHUGE. */
+ * (zeroed; a guard on the way becomes a table of smaller guards of its kind) and a huge leaf on
+ * the way is an error. Errors: PT_EADDR, PT_ENOMEM, PT_EHUGE; PT_EFLAGS if stop_level is not
+ * 1..4. */
 enum pt_err pt_lookup(const struct pt *pt, uint64_t va, int stop_level, bool alloc, pte_t **entry,
 		      int *level);
 
@@ -183,7 +193,8 @@ typedef void (*pt_range_fn)(void *arg, const struct pt_range *r);
 /* Call fn for each coalesced range, in VA order (like Linux ptdump / QEMU "info mem"). */
 void pt_dump(const struct pt *pt, pt_range_fn fn, void *arg);
 
-/* Name printed for a guard kind; the caller may supply names (NULL: "guard"). */
+/* Name printed for a guard kind; the caller may supply names (NULL, or a NULL result: the
+ * kind in decimal, "guard(3)"). */
 typedef const char *(*pt_guard_name_fn)(unsigned kind);
 
 /* Format r as one line without newline:
@@ -197,6 +208,31 @@ static inline bool pt_canonical(uint64_t va)
 {
 	uint64_t top = va >> 47;
 	return top == 0 || top == 0x1ffff;
+}
+
+/* True if [va, va+len) lies within one canonical half without wrapping; len 0 needs va
+ * canonical. A range through the non-canonical hole fails even when both ends are canonical. */
+static inline bool pt_range_canonical(uint64_t va, uint64_t len)
+{
+	uint64_t last = va + len - 1;
+
+	if (!pt_canonical(va))
+		return false;
+	if (len == 0)
+		return true;
+	return last >= va && (last >> 47) == (va >> 47);
+}
+
+/* Bytes of VA one entry at level (1..4) covers: 4 KiB, 2 MiB, 1 GiB, 512 GiB. */
+static inline uint64_t pt_level_span(int level)
+{
+	return 1ull << (12 + 9 * (level - 1));
+}
+
+/* Index of the entry for va in a table at level (1..4). */
+static inline unsigned pt_level_index(uint64_t va, int level)
+{
+	return (unsigned)(va >> (12 + 9 * (level - 1))) & (PT_ENTRIES - 1);
 }
 
 /* Sign-extend a 48-bit VA. */

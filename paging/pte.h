@@ -147,6 +147,16 @@ static inline bool pte_unused(pte_t pte)
 	return pte == 0;
 }
 
+/* Store v into a live entry as one 64-bit write that the compiler keeps after every earlier
+ * store: the CPU may walk a linked table at any moment (speculatively, too), so a new table's
+ * contents must be in memory before the entry that links it, and an entry must never be seen
+ * half-written. */
+static inline void pte_write(pte_t *slot, pte_t v)
+{
+	__asm__ volatile("" : : : "memory");
+	*(volatile pte_t *)slot = v;
+}
+
 static inline bool pte_is_guard(pte_t pte)
 {
 	return !pte_present(pte) && (pte & PTE_GUARD) != 0;
@@ -157,7 +167,8 @@ static inline unsigned pte_guard_kind(pte_t pte)
 	return (unsigned)((pte & PTE_GUARD_MASK) >> PTE_GUARD_SHIFT);
 }
 
-/* Write flag names separated by spaces ("R W X U"); "-" for none. Returns the length that
+/* Write flag names: "R" or "RW", then "X" or "NX", then "U", "UC", "DEV", "G" as present,
+ * separated by spaces ("RW NX U"); "-" for none. Returns the length that
  * would have been written (like snprintf); buf is always NUL-terminated when n > 0. */
 size_t pt_flags_str(char *buf, size_t n, unsigned flags);
 
