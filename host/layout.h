@@ -6,11 +6,35 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "pagewarden/abi.h"
+#include "pagewarden/layout.h"
 #include "paging.h"
 #include "loader.h"
 #include "memory.h"
+
+/* Descriptor values of the GDT layout_build writes at PW_GDT_GPA. host/cpu.c fills its
+ * struct kvm_segment values from these so the cached segment state KVM_SET_SREGS loads matches
+ * the descriptors in memory (an iretq or a segment reload in the guest reads the memory copy).
+ * TYPE is the 4-bit descriptor type, ACCESS the whole access byte (P, DPL, S, type), FLAGS the
+ * high nibble of byte 6 (G, D/B, L, AVL). */
+#define PW_GDT_ENTRIES     5      /* null, code, data, TSS (two slots) */
+#define PW_GDT_LIMIT       (PW_GDT_ENTRIES * 8 - 1)
+#define PW_GDT_CODE_TYPE   0xb    /* code, execute/read, accessed preset */
+#define PW_GDT_CODE_ACCESS 0x9b   /* P=1 DPL=0 S=1 type=0xb */
+#define PW_GDT_CODE_FLAGS  0xa    /* G=1 L=1 D=0: 64-bit code */
+#define PW_GDT_DATA_TYPE   0x3    /* data, read/write, accessed preset */
+#define PW_GDT_DATA_ACCESS 0x93   /* P=1 DPL=0 S=1 type=0x3 */
+#define PW_GDT_DATA_FLAGS  0xc    /* G=1 D/B=1 */
+#define PW_SEG_LIMIT       0xffffffffu /* code/data limit in bytes (0xfffff pages, G=1) */
+#define PW_GDT_TSS_TYPE    0xb    /* 64-bit TSS, busy: TR is loaded directly by KVM_SET_SREGS */
+#define PW_GDT_TSS_ACCESS  0x8b   /* P=1 DPL=0 S=0 type=0xb */
+#define PW_GDT_TSS_FLAGS   0x0    /* G=0: the limit is in bytes */
+#define PW_TSS_LIMIT       0x67   /* 104-byte TSS, no I/O bitmap */
+#define PW_TSS_IOMAP_BASE  0x68   /* = limit + 1: no I/O bitmap (ring 0 never reads it) */
+#define PW_IDT_BASE        PW_IDT_GPA
+#define PW_IDT_LIMIT       (256 * 16 - 1) /* 256 16-byte gates: the whole IDT page */
 
 struct layout_opts {
 	unsigned fault_mode; /* enum pw_fault_mode */
@@ -52,8 +76,11 @@ enum layout_err layout_build(const struct guest_mem *mem, const struct image *im
 /* Region containing gpa, or NULL if none (above 4 GiB). */
 const struct pw_region *layout_region_at(const struct layout *l, uint64_t gpa);
 
-
 /* Name of a guard kind written in a not-present entry (the dumper's pt_guard_name_fn). */
 const char *layout_guard_name(unsigned kind);
+
+/* Print l's page tables to out as coalesced ranges (like Linux ptdump), one per line, each
+ * followed by the name of the region it starts in. For --dump-pt; call after layout_build. */
+void layout_dump_pt(const struct layout *l, FILE *out);
 
 #endif

@@ -1,0 +1,54 @@
+/* The GDT and the TSS: what long mode still needs from segmentation. */
+#include "gdt.h"
+
+#include <string.h>
+
+#include "layout.h"
+
+_Static_assert(PW_TSS_GPA - PW_GDT_GPA >= PW_GDT_LIMIT + 1, "TSS overlaps the GDT");
+_Static_assert(PW_TSS_GPA - PW_GDT_GPA + PW_TSS_LIMIT < PW_GDT_SIZE, "TSS leaves the GDT page");
+_Static_assert(PW_SEL_TSS / 8 + 2 <= PW_GDT_ENTRIES, "TSS descriptor outside the GDT");
+
+uint64_t gdt_descriptor(uint32_t base, uint32_t limit, unsigned access, unsigned flags)
+{
+	return (uint64_t)(limit & 0xffff) | (uint64_t)(base & 0xffffff) << 16 |
+	       (uint64_t)(access & 0xff) << 40 | (uint64_t)((limit >> 16) & 0xf) << 48 |
+	       (uint64_t)(flags & 0xf) << 52 | (uint64_t)(base >> 24) << 56;
+}
+
+/* Store v little-endian at p + off (the page is guest memory: no alignment assumed). */
+static void put64(uint8_t *p, size_t off, uint64_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+/* Same for a 16-bit value. */
+static void put16(uint8_t *p, size_t off, uint16_t v)
+{
+	memcpy(p + off, &v, sizeof(v));
+}
+
+/* Fill the TSS at tss: IST1/IST2 at the tops of the #PF/#DF stacks, so a fault raised by an
+ * overflowed stack is delivered on a stack of its own. RSP0 is only used on a ring change,
+ * which a ring-0 guest never makes; the main stack top is a harmless value. */
+static void tss_write(uint8_t *tss)
+{
+	put64(tss, TSS_RSP0_OFF, PW_STACK_GPA + PW_STACK_SIZE);
+	put64(tss, TSS_IST_OFF(PW_IST_PF), PW_PF_STACK_GPA + PW_PF_STACK_SIZE);
+	put64(tss, TSS_IST_OFF(PW_IST_DF), PW_DF_STACK_GPA + PW_DF_STACK_SIZE);
+	put16(tss, TSS_IOMAP_OFF, PW_TSS_IOMAP_BASE);
+}
+
+void gdt_write(uint8_t *page)
+{
+	/* Limits are in 4 KiB units with G=1 (0xfffff -> 4 GiB); long mode ignores base and limit
+	 * for CS/DS but a far return or a reload of the descriptor still reads these bytes. */
+	put64(page, PW_SEL_CODE, gdt_descriptor(0, 0xfffff, PW_GDT_CODE_ACCESS, PW_GDT_CODE_FLAGS));
+	put64(page, PW_SEL_DATA, gdt_descriptor(0, 0xfffff, PW_GDT_DATA_ACCESS, PW_GDT_DATA_FLAGS));
+	/* 16-byte system descriptor: the upper 8 bytes hold base[63:32], zero here. */
+	put64(page, PW_SEL_TSS,
+	      gdt_descriptor((uint32_t)PW_TSS_GPA, PW_TSS_LIMIT, PW_GDT_TSS_ACCESS,
+			     PW_GDT_TSS_FLAGS));
+	put64(page, PW_SEL_TSS + 8, PW_TSS_GPA >> 32);
+	tss_write(page + (PW_TSS_GPA - PW_GDT_GPA));
+}
