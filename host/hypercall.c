@@ -1,0 +1,285 @@
+/* The hypercall dispatcher: port -> call, every argument checked before use. */
+#include "hypercall.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pagewarden/abi.h"
+
+const char *hypercall_name(unsigned nr)
+{
+	static const char *const names[PW_HC_COUNT] = {
+	    [PW_HC_CONSOLE] = "console",       [PW_HC_EXIT] = "exit",	[PW_HC_FAULT] = "fault",
+	    [PW_HC_CHECKPOINT] = "checkpoint", [PW_HC_PANIC] = "panic", [PW_HC_TRAP] = "trap",
+	    [PW_HC_RECOVERY] = "recovery",
+	};
+	return nr < PW_HC_COUNT && names[nr] ? names[nr] : "?";
+}
+
+/* Stop the guest for breaking the ABI of hypercall nr (or of the port protocol if nr is
+ * PW_HC_COUNT); the line ends with the RIP of the offending instruction. */
+__attribute__((format(printf, 3, 4))) static enum hc_result hc_bad(struct run *r, unsigned nr,
+								   const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (nr < PW_HC_COUNT)
+		run_stopf(r, RUN_STOP_BAD_HYPERCALL,
+			  "bad hypercall %s (port 0x%x): %s, at RIP 0x%llx", hypercall_name(nr),
+			  PW_PORT(nr), what, (unsigned long long)run_rip(r));
+	else
+		run_stopf(r, RUN_STOP_BAD_HYPERCALL, "bad hypercall: %s, at RIP 0x%llx", what,
+			  (unsigned long long)run_rip(r));
+	return HC_STOP;
+}
+
+/* Copy hypercall nr's argument struct (size bytes at gpa) out of guest RAM into out. A copy,
+ * so checks made on it cannot be undone by the guest, and alignment does not matter. */
+static enum hc_result hc_fetch(struct run *r, unsigned nr, uint64_t gpa, void *out, size_t size)
+{
+	const void *p = gpa_to_host(r->mem, gpa, size);
+
+	if (!p)
+		return hc_bad(r, nr, "argument struct at 0x%llx (%zu bytes) is outside guest RAM",
+			      (unsigned long long)gpa, size);
+	memcpy(out, p, size);
+	return HC_RESUME;
+}
+
+/* Host pointer to the guest buffer [gpa, gpa + len) named what, or NULL after stopping r. */
+static const uint8_t *hc_buffer(struct run *r, unsigned nr, const char *what, uint64_t gpa,
+				uint64_t len)
+{
+	const uint8_t *p = gpa_to_host(r->mem, gpa, len);
+
+	if (!p)
+		hc_bad(r, nr, "%s at 0x%llx (%llu bytes) is outside guest RAM", what,
+		       (unsigned long long)gpa, (unsigned long long)len);
+	return p;
+}
+
+/* Write all of buf to fd, riding out partial writes and signals (the timeout's SIGALRM). A
+ * console nobody reads (closed stdout) is not the guest's fault: errors are ignored. */
+static void hc_write_all(int fd, const uint8_t *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static enum hc_result hc_console(struct run *r, uint32_t arg)
+{
+	struct pw_hc_console c = {0};
+	const uint8_t *buf;
+
+	if (hc_fetch(r, PW_HC_CONSOLE, arg, &c, sizeof(c)) == HC_STOP)
+		return HC_STOP;
+	if (c.len > PW_CONSOLE_MAX)
+		return hc_bad(r, PW_HC_CONSOLE, "length %llu exceeds the maximum %u",
+			      (unsigned long long)c.len, PW_CONSOLE_MAX);
+	buf = hc_buffer(r, PW_HC_CONSOLE, "buffer", c.buf, c.len);
+	if (!buf)
+		return HC_STOP;
+	hc_write_all(r->cfg.console_fd, buf, c.len);
+	r->console_bytes += c.len;
+	return HC_RESUME;
+}
+
+static enum hc_result hc_exit(struct run *r, uint32_t arg)
+{
+	struct pw_hc_exit x = {0};
+
+	if (hc_fetch(r, PW_HC_EXIT, arg, &x, sizeof(x)) == HC_STOP)
+		return HC_STOP;
+	r->exit_code = x.code;
+	run_stopf(r, RUN_STOP_EXIT, "guest exited with code %lld", (long long)x.code);
+	return HC_STOP;
+}
+
+/* Print a fault line: every fault but the routine heap growth, which only --trace shows. */
+static void hc_fault_note(struct run *r, const struct fault_record *f)
+{
+	if (f->kind == PW_FAULT_HEAP_GROW && !r->cfg.trace)
+		return;
+	run_note(r,
+		 "guest fault: %s, %s (vector %u) at 0x%llx, error 0x%llx, RIP 0x%llx, recovered",
+		 pw_fault_kind_name(f->kind), pw_exception_name(f->vector), f->vector,
+		 (unsigned long long)f->gva, (unsigned long long)f->error_code,
+		 (unsigned long long)f->rip);
+}
+
+/* A fault the guest reports. Recovered: recorded and noted. Not recovered: the guest runtime's
+ * way of crashing, so the run stops as a crash (the runtime does not rely on that: it
+ * triple-faults itself if resumed). */
+static enum hc_result hc_fault(struct run *r, uint32_t arg)
+{
+	struct pw_hc_fault hf = {0};
+	struct fault_record f;
+
+	if (hc_fetch(r, PW_HC_FAULT, arg, &hf, sizeof(hf)) == HC_STOP)
+		return HC_STOP;
+	if (hf.kind == PW_FAULT_NONE || hf.kind >= PW_FAULT_KIND_COUNT)
+		return hc_bad(r, PW_HC_FAULT, "kind %u is not a fault kind (1..%u)", hf.kind,
+			      PW_FAULT_KIND_COUNT - 1);
+	if (hf.vector > 255)
+		return hc_bad(r, PW_HC_FAULT, "vector %u is not an interrupt vector (0..255)",
+			      hf.vector);
+	if (hf.recovered > 1)
+		return hc_bad(r, PW_HC_FAULT, "recovered is %u, not 0 or 1", hf.recovered);
+	f = (struct fault_record){
+	    .kind = hf.kind,
+	    .vector = hf.vector,
+	    .gva = hf.gva,
+	    .error_code = hf.error_code,
+	    .rip = hf.rip,
+	    .rsp = hf.rsp,
+	    .caught_by = PW_CAUGHT_GUEST_IDT,
+	    .recovered = hf.recovered != 0,
+	};
+	fault_list_append(&r->faults, &f);
+	if (f.recovered) {
+		hc_fault_note(r, &f);
+		return HC_RESUME;
+	}
+	r->walk_what = hf.vector == 14 ? "CR2" : "RIP";
+	r->walk_addr = hf.vector == 14 ? hf.gva : hf.rip;
+	run_stopf(r, RUN_STOP_FAULT,
+		  "guest crashed: %s, %s (vector %u) at 0x%llx, error 0x%llx, "
+		  "RIP 0x%llx, RSP 0x%llx",
+		  pw_fault_kind_name(f.kind), pw_exception_name(f.vector), f.vector,
+		  (unsigned long long)f.gva, (unsigned long long)f.error_code,
+		  (unsigned long long)f.rip, (unsigned long long)f.rsp);
+	return HC_STOP;
+}
+
+/* Where the VMM resumes an expected fault under --faults=vmm: only remembered (checked to lie
+ * in RAM) until the VMM handles faults itself; see struct pw_recovery. */
+static enum hc_result hc_recovery(struct run *r, uint32_t arg)
+{
+	if (!gpa_to_host(r->mem, arg, sizeof(struct pw_recovery)))
+		return hc_bad(r, PW_HC_RECOVERY, "struct at 0x%x (%zu bytes) is outside guest RAM",
+			      arg, sizeof(struct pw_recovery));
+	r->recovery_gpa = arg;
+	return HC_RESUME;
+}
+
+static enum hc_result hc_checkpoint(struct run *r, uint32_t arg)
+{
+	struct pw_hc_checkpoint c = {0};
+
+	if (hc_fetch(r, PW_HC_CHECKPOINT, arg, &c, sizeof(c)) == HC_STOP)
+		return HC_STOP;
+	r->checkpoints++;
+	if (r->cfg.trace)
+		fprintf(r->cfg.log, "vmm: checkpoint %llu value 0x%llx at RIP 0x%llx\n",
+			(unsigned long long)c.id, (unsigned long long)c.value,
+			(unsigned long long)run_rip(r));
+	return HC_RESUME;
+}
+
+/* Copy guest text into dst (n bytes, NUL-terminated) for a one-line message: printable ASCII
+ * as is, anything else as \xNN, trailing newlines dropped. */
+static void hc_escape(char *dst, size_t n, const uint8_t *s, size_t len)
+{
+	size_t o = 0;
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		len--;
+	for (size_t i = 0; i < len && o + 5 < n; i++) {
+		if (s[i] >= 0x20 && s[i] < 0x7f)
+			dst[o++] = (char)s[i];
+		else
+			o += (size_t)snprintf(dst + o, n - o, "\\x%02x", s[i]);
+	}
+	dst[o] = '\0';
+}
+
+static enum hc_result hc_panic(struct run *r, uint32_t arg)
+{
+	char file[PW_STRING_MAX + 1], msg[2 * PW_STRING_MAX];
+	struct pw_hc_panic p = {0};
+	const uint8_t *f, *m;
+
+	if (hc_fetch(r, PW_HC_PANIC, arg, &p, sizeof(p)) == HC_STOP)
+		return HC_STOP;
+	if (p.file_len > PW_STRING_MAX || p.msg_len > PW_STRING_MAX)
+		return hc_bad(
+		    r, PW_HC_PANIC, "%s length %llu exceeds the maximum %u",
+		    p.file_len > PW_STRING_MAX ? "file name" : "message",
+		    (unsigned long long)(p.file_len > PW_STRING_MAX ? p.file_len : p.msg_len),
+		    PW_STRING_MAX);
+	f = hc_buffer(r, PW_HC_PANIC, "file name", p.file, p.file_len);
+	m = f ? hc_buffer(r, PW_HC_PANIC, "message", p.msg, p.msg_len) : NULL;
+	if (!m)
+		return HC_STOP;
+	hc_escape(file, sizeof(file), f, p.file_len);
+	hc_escape(msg, sizeof(msg), m, p.msg_len);
+	run_stopf(r, RUN_STOP_PANIC, "guest panic at %s:%llu: %s", file, (unsigned long long)p.line,
+		  msg);
+	return HC_STOP;
+}
+
+/* Reserved for --faults=vmm, whose stubs report the vector here: until the VMM handles those
+ * faults, any trap is a crash. */
+static enum hc_result hc_trap(struct run *r, uint32_t vector)
+{
+	if (vector > 255)
+		return hc_bad(r, PW_HC_TRAP, "vector %u is not an interrupt vector (0..255)",
+			      vector);
+	r->walk_what = "RIP";
+	r->walk_addr = run_rip(r);
+	run_stopf(r, RUN_STOP_TRAP, "unexpected trap vector %u (%s) at RIP 0x%llx", vector,
+		  pw_exception_name(vector), (unsigned long long)r->walk_addr);
+	return HC_STOP;
+}
+
+enum hc_result hypercall_handle(struct run *r)
+{
+	const struct kvm_run *kr = r->vm->run;
+	unsigned port = kr->io.port, size = kr->io.size;
+	const char *dir = kr->io.direction == KVM_EXIT_IO_OUT ? "out" : "in";
+	unsigned nr;
+	uint32_t arg;
+
+	if (port < PW_PORT_BASE || port >= PW_PORT(PW_HC_COUNT))
+		return hc_bad(r, PW_HC_COUNT,
+			      "port 0x%x (%s, %u byte%s) is not a hypercall port (0x%x..0x%x)",
+			      port, dir, size, size == 1 ? "" : "s", PW_PORT(0),
+			      PW_PORT(PW_HC_COUNT - 1));
+	nr = port - PW_PORT_BASE;
+	if (kr->io.direction != KVM_EXIT_IO_OUT || size != 4 || kr->io.count != 1)
+		return hc_bad(r, nr,
+			      "%s of %u byte%s x%u, but a hypercall is one 4-byte out (outl)", dir,
+			      size, size == 1 ? "" : "s", kr->io.count);
+	memcpy(&arg, (const uint8_t *)kr + kr->io.data_offset, sizeof(arg));
+	switch (nr) {
+	case PW_HC_CONSOLE:
+		return hc_console(r, arg);
+	case PW_HC_EXIT:
+		return hc_exit(r, arg);
+	case PW_HC_FAULT:
+		return hc_fault(r, arg);
+	case PW_HC_CHECKPOINT:
+		return hc_checkpoint(r, arg);
+	case PW_HC_PANIC:
+		return hc_panic(r, arg);
+	case PW_HC_TRAP:
+		return hc_trap(r, arg);
+	case PW_HC_RECOVERY:
+		return hc_recovery(r, arg);
+	}
+	return hc_bad(r, nr, "this VMM does not implement hypercall %u", nr);
+}

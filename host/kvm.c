@@ -1,0 +1,306 @@
+/* The KVM handle: /dev/kvm, the VM, its one vCPU, CPUID and memslots. */
+#include "kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "pagewarden/layout.h"
+
+#define CPUID_EXT_FEATURES  0x80000001u
+#define CPUID_EXT_ADDR_SIZE 0x80000008u
+#define CPUID_EDX_NX	    (1u << 20)
+#define CPUID_EDX_PDPE1GB   (1u << 26)
+#define CPUID_MAX_ENTRIES   256 /* KVM offers ~50-100 leaves today; E2BIG means grow */
+
+const char *vm_strerror(enum vm_err err)
+{
+	static const char *const names[VM_ERR_COUNT] = {
+	    [VM_OK] = "success",
+	    [VM_ENOENT] = "KVM is not available",
+	    [VM_EACCES] = "no permission to use KVM",
+	    [VM_EOPEN] = "cannot open KVM",
+	    [VM_EVERSION] = "unsupported KVM API version",
+	    [VM_ENOCAP] = "KVM lacks a needed capability",
+	    [VM_EIOCTL] = "a KVM call failed",
+	};
+	return (unsigned)err < VM_ERR_COUNT ? names[err] : "unknown KVM error";
+}
+
+/* The numbers are the stable KVM ABI; the newest reasons are written as numbers because older
+ * <linux/kvm.h> versions (e.g. Linux 5.15 on CI runners) lack their macros. */
+static const char *const vm_exit_names[] = {
+    [KVM_EXIT_UNKNOWN] = "UNKNOWN",
+    [KVM_EXIT_EXCEPTION] = "EXCEPTION",
+    [KVM_EXIT_IO] = "IO",
+    [KVM_EXIT_HYPERCALL] = "HYPERCALL",
+    [KVM_EXIT_DEBUG] = "DEBUG",
+    [KVM_EXIT_HLT] = "HLT",
+    [KVM_EXIT_MMIO] = "MMIO",
+    [KVM_EXIT_IRQ_WINDOW_OPEN] = "IRQ_WINDOW_OPEN",
+    [KVM_EXIT_SHUTDOWN] = "SHUTDOWN",
+    [KVM_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
+    [KVM_EXIT_INTR] = "INTR",
+    [KVM_EXIT_SET_TPR] = "SET_TPR",
+    [KVM_EXIT_TPR_ACCESS] = "TPR_ACCESS",
+    [KVM_EXIT_S390_SIEIC] = "S390_SIEIC",
+    [KVM_EXIT_S390_RESET] = "S390_RESET",
+    [KVM_EXIT_DCR] = "DCR",
+    [KVM_EXIT_NMI] = "NMI",
+    [KVM_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
+    [KVM_EXIT_OSI] = "OSI",
+    [KVM_EXIT_PAPR_HCALL] = "PAPR_HCALL",
+    [KVM_EXIT_S390_UCONTROL] = "S390_UCONTROL",
+    [KVM_EXIT_WATCHDOG] = "WATCHDOG",
+    [KVM_EXIT_S390_TSCH] = "S390_TSCH",
+    [KVM_EXIT_EPR] = "EPR",
+    [KVM_EXIT_SYSTEM_EVENT] = "SYSTEM_EVENT",
+    [KVM_EXIT_S390_STSI] = "S390_STSI",
+    [KVM_EXIT_IOAPIC_EOI] = "IOAPIC_EOI",
+    [KVM_EXIT_HYPERV] = "HYPERV",
+    [KVM_EXIT_ARM_NISV] = "ARM_NISV",
+    [KVM_EXIT_X86_RDMSR] = "X86_RDMSR",
+    [KVM_EXIT_X86_WRMSR] = "X86_WRMSR",
+    [KVM_EXIT_DIRTY_RING_FULL] = "DIRTY_RING_FULL",
+    [KVM_EXIT_AP_RESET_HOLD] = "AP_RESET_HOLD",
+    [KVM_EXIT_X86_BUS_LOCK] = "X86_BUS_LOCK",
+    [34] = "XEN",
+    [35] = "RISCV_SBI",
+    [36] = "RISCV_CSR",
+    [37] = "NOTIFY",
+    [38] = "LOONGARCH_IOCSR",
+    [39] = "MEMORY_FAULT",
+};
+
+const char *vm_exit_name(unsigned reason)
+{
+	if (reason < sizeof(vm_exit_names) / sizeof(vm_exit_names[0]) && vm_exit_names[reason])
+		return vm_exit_names[reason];
+	return "UNKNOWN_REASON";
+}
+
+const char *vm_internal_error_name(unsigned suberror)
+{
+	static const char *const names[] = {
+	    [KVM_INTERNAL_ERROR_EMULATION] = "emulation failure",
+	    [KVM_INTERNAL_ERROR_SIMUL_EX] = "exception while delivering an exception",
+	    [KVM_INTERNAL_ERROR_DELIVERY_EV] = "exit while delivering an event",
+	    [KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected hardware exit reason",
+	};
+	if (suberror < sizeof(names) / sizeof(names[0]) && names[suberror])
+		return names[suberror];
+	return "unknown suberror";
+}
+
+/* Record err with a formatted detail; returns err so callers can `return vm_fail(...)`. */
+__attribute__((format(printf, 3, 4))) static enum vm_err
+vm_fail(struct vm_error *e, enum vm_err err, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->err = err;
+	va_start(ap, fmt);
+	vsnprintf(e->detail, sizeof(e->detail), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Open /dev/kvm, telling the user how to fix the usual reasons it fails. */
+static enum vm_err vm_open_device(struct vm *vm, struct vm_error *e)
+{
+	vm->kvm_fd = open(VM_KVM_DEVICE, O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd >= 0)
+		return VM_OK;
+	switch (errno) {
+	case ENOENT:
+	case ENXIO:
+	case ENODEV:
+		return vm_fail(e, VM_ENOENT,
+			       "%s: %s: load the KVM module (modprobe kvm_intel or kvm_amd) and "
+			       "enable virtualization (VT-x/AMD-V) in the firmware",
+			       VM_KVM_DEVICE, strerror(errno));
+	case EACCES:
+	case EPERM:
+		return vm_fail(
+		    e, VM_EACCES,
+		    "%s: %s: add your user to the kvm group (sudo usermod -aG kvm $USER, "
+		    "then log in again) or check the device's permissions",
+		    VM_KVM_DEVICE, strerror(errno));
+	default:
+		return vm_fail(e, VM_EOPEN, "%s: %s", VM_KVM_DEVICE, strerror(errno));
+	}
+}
+
+/* Check the API version and the capabilities the VMM depends on or can use. */
+static enum vm_err vm_check_api(struct vm *vm, struct vm_error *e)
+{
+	int version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+
+	if (version != VM_KVM_API_VERSION)
+		return vm_fail(e, VM_EVERSION, "%s: API version %d, need %d", VM_KVM_DEVICE,
+			       version, VM_KVM_API_VERSION);
+	vm->has_readonly_mem = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
+	vm->has_immediate_exit = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) > 0;
+	return VM_OK;
+}
+
+/* Create the VM, the vCPU and map the vCPU's kvm_run page. */
+static enum vm_err vm_create(struct vm *vm, struct vm_error *e)
+{
+	int size;
+
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return vm_fail(e, VM_EIOCTL, "KVM_CREATE_VM: %s", strerror(errno));
+	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		return vm_fail(e, VM_EIOCTL, "KVM_CREATE_VCPU: %s", strerror(errno));
+	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size < (int)sizeof(struct kvm_run))
+		return vm_fail(e, VM_EIOCTL, "KVM_GET_VCPU_MMAP_SIZE: %s",
+			       size < 0 ? strerror(errno) : "too small");
+	vm->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		return vm_fail(e, VM_EIOCTL, "mmap of kvm_run: %s", strerror(errno));
+	}
+	vm->run_size = (size_t)size;
+	return VM_OK;
+}
+
+/* Read what the layout needs to know from the CPUID leaves KVM will show the guest. */
+static void vm_note_cpuid(struct vm *vm, const struct kvm_cpuid2 *c)
+{
+	vm->maxphyaddr = 36; /* the architectural default when leaf 0x80000008 is absent */
+	for (unsigned i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *ent = &c->entries[i];
+
+		if (ent->function == CPUID_EXT_FEATURES) {
+			vm->has_nx = (ent->edx & CPUID_EDX_NX) != 0;
+			vm->has_1g = (ent->edx & CPUID_EDX_PDPE1GB) != 0;
+		} else if (ent->function == CPUID_EXT_ADDR_SIZE && (ent->eax & 0xff) != 0) {
+			vm->maxphyaddr = ent->eax & 0xff;
+		}
+	}
+}
+
+/* Give the vCPU everything KVM supports: without KVM_SET_CPUID2 the guest's CPUID is empty and
+ * KVM refuses EFER.NXE, so NX mappings would be impossible. */
+static enum vm_err vm_set_cpuid(struct vm *vm, struct vm_error *e)
+{
+	unsigned nent = CPUID_MAX_ENTRIES;
+	struct kvm_cpuid2 *c;
+	enum vm_err err = VM_OK;
+
+	for (;;) {
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			return vm_fail(e, VM_EIOCTL, "KVM_GET_SUPPORTED_CPUID: out of memory");
+		c->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			break;
+		free(c);
+		if (errno != E2BIG || nent >= 16 * CPUID_MAX_ENTRIES)
+			return vm_fail(e, VM_EIOCTL, "KVM_GET_SUPPORTED_CPUID: %s",
+				       strerror(errno));
+		nent *= 2;
+	}
+	vm_note_cpuid(vm, c);
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0)
+		err = vm_fail(e, VM_EIOCTL, "KVM_SET_CPUID2: %s", strerror(errno));
+	else if (!vm->has_nx)
+		err = vm_fail(e, VM_ENOCAP, "the CPU KVM offers has no NX (execute-disable) bit");
+	free(c);
+	return err;
+}
+
+enum vm_err vm_open(struct vm *vm, struct vm_error *e)
+{
+	enum vm_err err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	e->err = VM_OK;
+	e->detail[0] = '\0';
+	err = vm_open_device(vm, e);
+	if (!err)
+		err = vm_check_api(vm, e);
+	if (!err)
+		err = vm_create(vm, e);
+	if (!err)
+		err = vm_set_cpuid(vm, e);
+	if (err)
+		vm_close(vm);
+	return err;
+}
+
+/* Install one memslot backing [gpa, gpa + size) with host memory at host. */
+static enum vm_err vm_set_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size,
+			       void *host, unsigned flags, struct vm_error *e)
+{
+	struct kvm_userspace_memory_region region = {
+	    .slot = slot,
+	    .flags = flags,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)host,
+	};
+
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return vm_fail(e, VM_EIOCTL,
+			       "KVM_SET_USER_MEMORY_REGION slot %u [0x%llx, +0x%llx): %s", slot,
+			       (unsigned long long)gpa, (unsigned long long)size, strerror(errno));
+	return VM_OK;
+}
+
+enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
+		       struct vm_error *e)
+{
+	const uint64_t pool_end = PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
+	enum vm_err err;
+
+	if (!protect_pt)
+		return vm_set_slot(vm, VM_SLOT_RAM, 0, mem->size, mem->host, 0, e);
+	if (!vm->has_readonly_mem)
+		return vm_fail(e, VM_ENOCAP,
+			       "--protect-pt needs read-only memslots (KVM_CAP_READONLY_MEM), "
+			       "which this KVM lacks");
+	/* PW_MEM_MIN guarantees RAM extends past the pool, so all three slots are non-empty. */
+	err = vm_set_slot(vm, VM_SLOT_RAM, 0, PW_PT_POOL_GPA, mem->host, 0, e);
+	if (!err)
+		err = vm_set_slot(vm, VM_SLOT_PT_POOL, PW_PT_POOL_GPA, PW_PT_POOL_SIZE,
+				  mem->host + PW_PT_POOL_GPA, KVM_MEM_READONLY, e);
+	if (!err)
+		err = vm_set_slot(vm, VM_SLOT_RAM_HIGH, pool_end, mem->size - pool_end,
+				  mem->host + pool_end, 0, e);
+	return err;
+}
+
+enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, const char *name,
+			  struct vm_error *e)
+{
+	if (ioctl(vm->vcpu_fd, req, arg) == 0)
+		return VM_OK;
+	return vm_fail(e, VM_EIOCTL, "%s: %s", name, strerror(errno));
+}
+
+void vm_close(struct vm *vm)
+{
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	vm->run = NULL;
+	if (vm->vcpu_fd >= 0)
+		close(vm->vcpu_fd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vm->vcpu_fd = vm->vm_fd = vm->kvm_fd = -1;
+}

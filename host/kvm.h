@@ -1,0 +1,83 @@
+/* The KVM handle: /dev/kvm, one VM, one vCPU with its shared kvm_run page, the CPUID the guest
+ * sees, and the memslots that back guest RAM. Raw ioctls from <linux/kvm.h>, nothing else. */
+#ifndef PW_HOST_KVM_H
+#define PW_HOST_KVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <linux/kvm.h>
+
+#include "memory.h"
+
+#define VM_KVM_DEVICE	   "/dev/kvm"
+#define VM_KVM_API_VERSION 12 /* the only stable KVM API there has ever been */
+
+/* Memslot numbers. Without --protect-pt, RAM is slot VM_SLOT_RAM alone; with it, RAM below the
+ * page-table pool, the pool (read-only) and RAM above the pool. */
+#define VM_SLOT_RAM	 0
+#define VM_SLOT_PT_POOL	 1
+#define VM_SLOT_RAM_HIGH 2
+
+struct vm {
+	int kvm_fd; /* /dev/kvm */
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run; /* shared with KVM: exit reason and exit data */
+	size_t run_size;
+	unsigned maxphyaddr;	 /* CPUID 0x80000008 EAX[7:0] as KVM offers it */
+	bool has_1g;		 /* CPUID 0x80000001 EDX[26]: 1 GiB pages */
+	bool has_nx;		 /* CPUID 0x80000001 EDX[20] */
+	bool has_readonly_mem;	 /* KVM_CAP_READONLY_MEM */
+	bool has_immediate_exit; /* KVM_CAP_IMMEDIATE_EXIT: a signal can kick KVM_RUN race-free */
+};
+
+enum vm_err {
+	VM_OK = 0,
+	VM_ENOENT,   /* /dev/kvm does not exist */
+	VM_EACCES,   /* /dev/kvm exists but this user may not open it */
+	VM_EOPEN,    /* opening /dev/kvm failed otherwise */
+	VM_EVERSION, /* KVM_GET_API_VERSION is not 12 */
+	VM_ENOCAP,   /* a capability the VMM needs is missing */
+	VM_EIOCTL,   /* a KVM call failed */
+	VM_ERR_COUNT
+};
+
+/* What went wrong, with the call and errno, ready to print after "vmm: ". */
+struct vm_error {
+	enum vm_err err;
+	char detail[256];
+};
+
+/* Return a constant description of err. */
+const char *vm_strerror(enum vm_err err);
+
+/* Name of a KVM exit reason as the KVM API spells it without KVM_EXIT_ ("IO", "SHUTDOWN");
+ * "UNKNOWN_REASON" for numbers this table does not know. */
+const char *vm_exit_name(unsigned reason);
+
+/* Name of a KVM_EXIT_INTERNAL_ERROR suberror ("emulation failure"); "unknown suberror" if new. */
+const char *vm_internal_error_name(unsigned suberror);
+
+/* Open /dev/kvm, check the API version, create the VM and its vCPU, map kvm_run and give the
+ * vCPU the CPUID KVM supports (NX, 1 GiB pages, MAXPHYADDR recorded in vm). On error every fd
+ * opened so far is closed. */
+enum vm_err vm_open(struct vm *vm, struct vm_error *e);
+
+/* Back guest-physical [0, mem->size) with mem. With protect_pt, the page-table pool
+ * [PW_PT_POOL_GPA, +PW_PT_POOL_SIZE) becomes a read-only slot (needs KVM_CAP_READONLY_MEM:
+ * VM_ENOCAP without it). Call after vm_open, before the first KVM_RUN. */
+enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
+		       struct vm_error *e);
+
+/* ioctl req on vm's vCPU; on failure record "name: strerror(errno)" in e and return VM_EIOCTL. */
+enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, const char *name,
+			  struct vm_error *e);
+
+/* vm_vcpu_ioctl naming the request after its macro (KVM_GET_REGS). */
+#define VCPU_IOCTL(vm, req, arg, e) vm_vcpu_ioctl((vm), (req), (arg), #req, (e))
+
+/* Release the vCPU, the VM and /dev/kvm. Safe after a failed vm_open and when called twice. */
+void vm_close(struct vm *vm);
+
+#endif

@@ -1,0 +1,204 @@
+/* ./vmm: options -> image -> KVM -> guest RAM and layout -> vCPU -> run -> reports.
+ * Each stage prints at most one line when it fails and returns the exit status to use; only
+ * main decides to exit. The image is read before KVM is opened, so a bad image is reported the
+ * same way on machines without KVM. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu.h"
+#include "json.h"
+#include "kvm.h"
+#include "layout.h"
+#include "loader.h"
+#include "memory.h"
+#include "options.h"
+#include "report.h"
+#include "run.h"
+#include "status.h"
+
+struct vmm {
+	struct options o;
+	FILE *json; /* opened before the guest runs, so a bad path costs no run */
+	uint8_t *file;
+	size_t file_len;
+	struct image img;
+	struct vm vm;
+	struct guest_mem mem;
+	struct layout layout;
+	struct run run;
+};
+
+/* Open the --json destination, if any. */
+static int vmm_open_json(struct vmm *v)
+{
+	if (!v->o.json_path)
+		return 0;
+	if (strcmp(v->o.json_path, "-") == 0) {
+		v->json = stdout;
+		return 0;
+	}
+	v->json = fopen(v->o.json_path, "w");
+	if (!v->json) {
+		fprintf(stderr, "vmm: --json %s: %s\n", v->o.json_path, strerror(errno));
+		return PW_STATUS_USAGE;
+	}
+	return 0;
+}
+
+/* Print an image error as "vmm: FILE: what: detail". */
+static int vmm_image_error(const struct vmm *v, const struct image_error *e)
+{
+	fprintf(stderr, "vmm: %s: %s%s%s\n", v->o.image, image_strerror(e->err),
+		e->detail[0] ? ": " : "", e->detail);
+	return PW_STATUS_IMAGE;
+}
+
+/* Read and validate the image file. */
+static int vmm_read_image(struct vmm *v)
+{
+	struct image_error e = {0};
+
+	if (image_read_file(v->o.image, v->o.mem, &v->file, &v->file_len, &e))
+		return vmm_image_error(v, &e);
+	if (image_parse(v->file, v->file_len, v->o.mem, &v->img, &e))
+		return vmm_image_error(v, &e);
+	return 0;
+}
+
+static int vmm_open_kvm(struct vmm *v)
+{
+	struct vm_error e = {0};
+
+	if (vm_open(&v->vm, &e) == VM_OK)
+		return 0;
+	fprintf(stderr, "vmm: %s\n", e.detail);
+	return e.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
+}
+
+/* Guest RAM, the layout (tables, GDT, boot info), the image copied in, memslots, vCPU state. */
+static int vmm_build_guest(struct vmm *v)
+{
+	struct layout_opts lo = {
+	    .fault_mode = v->o.fault_mode,
+	    .protect_pt = v->o.protect_pt,
+	    .has_1g = v->vm.has_1g,
+	    .maxphyaddr = v->vm.maxphyaddr,
+	    .cmdline = v->o.cmdline,
+	};
+	struct image_error ie = {0};
+	struct vm_error ve = {0};
+	enum mem_err me;
+	enum layout_err le;
+
+	me = guest_mem_alloc(&v->mem, v->o.mem);
+	if (me) {
+		fprintf(stderr, "vmm: guest RAM (%llu bytes): %s\n", (unsigned long long)v->o.mem,
+			mem_strerror(me));
+		return PW_STATUS_INTERNAL;
+	}
+	le = layout_build(&v->mem, &v->img, &lo, &v->layout);
+	if (le) {
+		fprintf(stderr, "vmm: %s: cannot lay out the guest: %s\n", v->o.image,
+			layout_strerror(le));
+		return le == LAYOUT_ERANGE ? PW_STATUS_IMAGE : PW_STATUS_INTERNAL;
+	}
+	if (image_load(&v->img, &v->mem, &ie))
+		return vmm_image_error(v, &ie);
+	if (vm_map_ram(&v->vm, &v->mem, v->o.protect_pt, &ve) ||
+	    cpu_setup(&v->vm, &v->layout, &ve)) {
+		fprintf(stderr, "vmm: %s\n", ve.detail);
+		return ve.err == VM_ENOCAP ? PW_STATUS_KVM : PW_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+/* Say why the guest stopped: nothing for exit, a note for halt, the cause (and for crashes
+ * the register report) otherwise. */
+static void vmm_tell_stop(struct vmm *v)
+{
+	struct run *r = &v->run;
+
+	if (r->stop == RUN_STOP_EXIT)
+		return;
+	if (r->stop == RUN_STOP_HALT) {
+		run_note(r, "%s", r->msg);
+		return;
+	}
+	fprintf(stderr, "vmm: %s\n", r->msg);
+	if (!v->o.quiet)
+		report_stop(stderr, r);
+}
+
+/* Run the guest and report; returns ./vmm's exit status. */
+static int vmm_run(struct vmm *v)
+{
+	struct run_config cfg = {
+	    .timeout = v->o.timeout,
+	    .trace = v->o.trace,
+	    .quiet = v->o.quiet,
+	    .console_fd = STDOUT_FILENO,
+	    .log = stderr,
+	};
+	int status;
+
+	if (v->o.dump_pt)
+		layout_dump_pt(&v->layout, stdout);
+	fflush(stdout); /* the guest's console bypasses stdio */
+	run_init(&v->run, &v->vm, &v->mem, &v->layout, &cfg);
+	run_guest(&v->run);
+	status = run_status(&v->run);
+	vmm_tell_stop(v);
+	if (v->json && json_write_run(v->json, &v->run, v->o.image, v->o.mem, status) < 0)
+		fprintf(stderr, "vmm: --json %s: write failed\n", v->o.json_path);
+	return status;
+}
+
+static int vmm_main(struct vmm *v)
+{
+	int status = vmm_open_json(v);
+
+	if (!status)
+		status = vmm_read_image(v);
+	if (!status)
+		status = vmm_open_kvm(v);
+	if (!status)
+		status = vmm_build_guest(v);
+	if (!status)
+		status = vmm_run(v);
+	if (v->json && v->json != stdout)
+		fclose(v->json);
+	run_free(&v->run);
+	vm_close(&v->vm);
+	guest_mem_free(&v->mem);
+	free(v->file);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct opt_error e;
+	struct vmm *v = calloc(1, sizeof(*v)); /* ~30 KiB: keep it off the stack */
+	int status = 0;
+
+	if (!v) {
+		fputs("vmm: out of memory\n", stderr);
+		return PW_STATUS_INTERNAL;
+	}
+	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
+	if (options_parse(argc, argv, &v->o, &e)) {
+		fprintf(stderr, "vmm: %s\ntry '%s --help'\n", e.msg, argv[0]);
+		status = PW_STATUS_USAGE;
+	} else if (v->o.help) {
+		options_usage(stdout, argv[0]);
+	} else if (v->o.version) {
+		printf("vmm (pagewarden) %s\n", PW_VERSION);
+	} else {
+		status = vmm_main(v);
+	}
+	free(v);
+	return status;
+}

@@ -1,0 +1,234 @@
+/* The command line. */
+#include "options.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory.h"
+#include "pagewarden/layout.h"
+#include "status.h"
+
+/* Long-only options get codes above the char range. */
+enum {
+	OPT_DUMP_PT = 0x100,
+	OPT_JSON,
+	OPT_TIMEOUT,
+	OPT_TRACE,
+	OPT_VERSION,
+	OPT_FAULTS,
+	OPT_PROTECT_PT,
+};
+
+/* "+": stop at the first non-option (IMAGE); ":": report a missing value as ':'. */
+static const char opt_short[] = "+:m:qh";
+
+static const struct option opt_long[] = {
+    {"mem", required_argument, NULL, 'm'},
+    {"dump-pt", no_argument, NULL, OPT_DUMP_PT},
+    {"json", required_argument, NULL, OPT_JSON},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"trace", no_argument, NULL, OPT_TRACE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"faults", required_argument, NULL, OPT_FAULTS},
+    {"protect-pt", no_argument, NULL, OPT_PROTECT_PT},
+    {NULL, 0, NULL, 0},
+};
+
+__attribute__((format(printf, 2, 3))) static enum opt_err opt_fail(struct opt_error *e,
+								   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return OPT_EUSAGE;
+}
+
+/* Format a byte count the way -m takes it ("4M", "3G"). */
+static const char *opt_size_str(char *buf, size_t n, uint64_t v)
+{
+	if (v % (1ull << 30) == 0)
+		snprintf(buf, n, "%lluG", (unsigned long long)(v >> 30));
+	else if (v % (1ull << 20) == 0)
+		snprintf(buf, n, "%lluM", (unsigned long long)(v >> 20));
+	else
+		snprintf(buf, n, "%lluK", (unsigned long long)(v >> 10));
+	return buf;
+}
+
+static enum opt_err opt_mem(const char *arg, struct options *o, struct opt_error *e)
+{
+	char lo[16], hi[16];
+	uint64_t v;
+
+	if (parse_size(arg, &v) < 0)
+		return opt_fail(
+		    e, "-m '%s': not a size (a number with an optional K, M or G suffix)", arg);
+	if (v < PW_MEM_MIN || v > PW_MEM_MAX || v % PW_PAGE_SIZE)
+		return opt_fail(e, "-m '%s': RAM size must be a multiple of 4K from %s to %s", arg,
+				opt_size_str(lo, sizeof(lo), PW_MEM_MIN),
+				opt_size_str(hi, sizeof(hi), PW_MEM_MAX));
+	o->mem = v;
+	return OPT_OK;
+}
+
+static enum opt_err opt_timeout(const char *arg, struct options *o, struct opt_error *e)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	/* strtod also takes "inf", "nan", hex floats and leading blanks: only plain decimals
+	 * reach the finite, positive check. */
+	if (end == arg || *end || strspn(arg, "0123456789.") != strlen(arg) || !isfinite(v) ||
+	    v <= 0 || v > OPT_TIMEOUT_MAX)
+		return opt_fail(
+		    e, "--timeout '%s': want a positive number of seconds (e.g. 2 or 0.5)", arg);
+	o->timeout = v;
+	return OPT_OK;
+}
+
+static enum opt_err opt_faults(const char *arg, struct options *o, struct opt_error *e)
+{
+	if (strcmp(arg, "guest") == 0)
+		o->fault_mode = PW_FAULTS_GUEST;
+	else if (strcmp(arg, "vmm") == 0)
+		o->fault_mode = PW_FAULTS_VMM;
+	else
+		return opt_fail(e, "--faults '%s': want 'guest' or 'vmm'", arg);
+	return OPT_OK;
+}
+
+/* Join args[0..n) with single spaces into o->cmdline. */
+static enum opt_err opt_cmdline(int n, char *const args[], struct options *o, struct opt_error *e)
+{
+	size_t len = 0;
+
+	o->cmdline[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		size_t a = strlen(args[i]) + (i > 0);
+
+		if (a > sizeof(o->cmdline) - 1 - len)
+			return opt_fail(e, "guest arguments too long (at most %zu bytes joined)",
+					sizeof(o->cmdline) - 1);
+		snprintf(o->cmdline + len, sizeof(o->cmdline) - len, "%s%s", i ? " " : "", args[i]);
+		len += a;
+	}
+	return OPT_OK;
+}
+
+/* Apply option c (getopt's return) with its argument. */
+static enum opt_err opt_apply(int c, const char *arg, struct options *o, struct opt_error *e)
+{
+	switch (c) {
+	case 'm':
+		return opt_mem(arg, o, e);
+	case OPT_TIMEOUT:
+		return opt_timeout(arg, o, e);
+	case OPT_FAULTS:
+		return opt_faults(arg, o, e);
+	case OPT_JSON:
+		if (!*arg)
+			return opt_fail(e, "--json: empty file name (use '-' for stdout)");
+		o->json_path = arg;
+		return OPT_OK;
+	case OPT_DUMP_PT:
+		o->dump_pt = true;
+		return OPT_OK;
+	case OPT_TRACE:
+		o->trace = true;
+		return OPT_OK;
+	case 'q':
+		o->quiet = true;
+		return OPT_OK;
+	case 'h':
+		o->help = true;
+		return OPT_OK;
+	case OPT_VERSION:
+		o->version = true;
+		return OPT_OK;
+	case OPT_PROTECT_PT:
+		o->protect_pt = true;
+		return OPT_OK;
+	}
+	return opt_fail(e, "internal error: option %d not handled", c);
+}
+
+/* The message for getopt's '?' (unknown) or ':' (missing value). A short option is named by
+ * optopt: inside a cluster (-qx) optind has not moved past its word yet. An unknown long one
+ * (optopt 0) and a missing value (only possible in the last word) are named by that word. */
+static enum opt_err opt_bad(int c, char *const argv[], struct opt_error *e)
+{
+	const char *word = argv[optind - 1];
+	char name[3] = {'-', (char)optopt, '\0'};
+	bool is_long = c == '?' ? optopt == 0 : strncmp(word, "--", 2) == 0;
+
+	if (c == ':')
+		return opt_fail(e, "option '%s' needs a value", is_long ? word : name);
+	return opt_fail(e, "unknown option '%s'", is_long ? word : name);
+}
+
+enum opt_err options_parse(int argc, char *const argv[], struct options *o, struct opt_error *e)
+{
+	enum opt_err err;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->mem = PW_MEM_DEFAULT;
+	o->fault_mode = PW_FAULTS_GUEST;
+	e->msg[0] = '\0';
+	optind = 0; /* 0, not 1: glibc then also resets its internal state */
+	opterr = 0; /* messages are ours, and main prints them */
+	while ((c = getopt_long(argc, argv, opt_short, opt_long, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			return opt_bad(c, argv, e);
+		err = opt_apply(c, optarg, o, e);
+		if (err)
+			return err;
+	}
+	if (o->help || o->version)
+		return OPT_OK;
+	if (optind >= argc)
+		return opt_fail(e, "no image given");
+	o->image = argv[optind];
+	if (!*o->image)
+		return opt_fail(e, "empty image name");
+	return opt_cmdline(argc - optind - 1, argv + optind + 1, o, e);
+}
+
+void options_usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"usage: %s [options] IMAGE [guest args...]\n"
+		"Run IMAGE (a flat binary or an ELF64 executable) as a 64-bit guest under KVM,\n"
+		"identity-mapped with guard pages. Arguments after IMAGE go to the guest.\n"
+		"\n"
+		"options:\n"
+		"  -m, --mem SIZE       guest RAM (K, M, G suffixes; 4M..3G; default 64M)\n"
+		"      --dump-pt        print the guest's page tables as ranges before running\n"
+		"      --json FILE      write a JSON run report to FILE ('-': stdout)\n"
+		"      --timeout SECS   stop the guest after SECS seconds (fractions allowed)\n"
+		"      --trace          print one line per VM exit on stderr\n"
+		"  -q, --quiet          print only errors (the guest's console is not affected)\n"
+		"      --faults=MODE    who handles guest faults: guest (default) or vmm\n"
+		"      --protect-pt     put the page tables in a read-only memslot\n"
+		"  -h, --help           show this help\n"
+		"      --version        show the version\n"
+		"\n"
+		"exit status:\n"
+		"  0..63  the guest's exit code (0 also when the guest halts)\n"
+		"  %-5d  bad command line\n"
+		"  %-5d  the image is missing, unreadable or malformed\n"
+		"  %-5d  /dev/kvm missing, not accessible, or unsuitable\n"
+		"  %-5d  a KVM call failed, or KVM reported an internal error\n"
+		"  %-5d  the guest crashed (triple fault, unbacked memory, panic)\n"
+		"  %-5d  the guest broke the hypercall ABI\n"
+		"  %-5d  --timeout expired\n",
+		prog, PW_STATUS_USAGE, PW_STATUS_IMAGE, PW_STATUS_KVM, PW_STATUS_INTERNAL,
+		PW_STATUS_CRASH, PW_STATUS_BAD_HYPERCALL, PW_STATUS_TIMEOUT);
+}

@@ -1,0 +1,49 @@
+/* The command line: `vmm [options] IMAGE [guest args...]`. Parsing stops at IMAGE, so options
+ * after it belong to the guest and are joined, space-separated, into its command line. */
+#ifndef PW_HOST_OPTIONS_H
+#define PW_HOST_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pagewarden/abi.h"
+
+#define PW_VERSION "0.1.0"
+
+/* --timeout is kept below a day-scale bound so the timer's seconds never overflow. */
+#define OPT_TIMEOUT_MAX 1e7
+
+struct options {
+	uint64_t mem;		      /* -m/--mem, bytes; PW_MEM_DEFAULT if not given */
+	bool dump_pt;		      /* --dump-pt */
+	const char *json_path;	      /* --json FILE ("-" = stdout); NULL: no report */
+	double timeout;		      /* --timeout SECONDS; 0 = none */
+	bool trace;		      /* --trace */
+	bool quiet;		      /* -q/--quiet */
+	bool help;		      /* -h/--help: print usage, run nothing */
+	bool version;		      /* --version */
+	bool protect_pt;	      /* --protect-pt */
+	unsigned fault_mode;	      /* --faults=guest|vmm: enum pw_fault_mode */
+	const char *image;	      /* the first non-option argument */
+	char cmdline[PW_CMDLINE_MAX]; /* the arguments after IMAGE, joined by spaces */
+};
+
+enum opt_err {
+	OPT_OK = 0,
+	OPT_EUSAGE, /* msg says what was wrong */
+};
+
+struct opt_error {
+	char msg[256];
+};
+
+/* Parse argv into o (defaults first). On OPT_EUSAGE, e->msg holds one line without "vmm: ".
+ * With -h or --version the image may be missing. Resets getopt's state, so it can be called
+ * more than once (tests do). */
+enum opt_err options_parse(int argc, char *const argv[], struct options *o, struct opt_error *e);
+
+/* Print the usage text, with the exit status table, to f. */
+void options_usage(FILE *f, const char *prog);
+
+#endif

@@ -1,0 +1,357 @@
+/* The vCPU run loop and --timeout. */
+#include "run.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "hypercall.h"
+#include "report.h"
+#include "status.h"
+
+/* What a stop is called and what it means for ./vmm's exit status and report. */
+struct run_stop_info {
+	const char *name;
+	int status;
+	bool report; /* registers, code bytes and a page walk help explain it */
+};
+
+static const struct run_stop_info run_stops[RUN_STOP_COUNT] = {
+    [RUN_STOP_NONE] = {"running", PW_STATUS_INTERNAL, false},
+    [RUN_STOP_EXIT] = {"exit", 0, false},
+    [RUN_STOP_HALT] = {"halt", 0, false},
+    [RUN_STOP_PANIC] = {"panic", PW_STATUS_CRASH, false},
+    [RUN_STOP_FAULT] = {"fault", PW_STATUS_CRASH, false},
+    [RUN_STOP_BAD_HYPERCALL] = {"bad-hypercall", PW_STATUS_BAD_HYPERCALL, false},
+    [RUN_STOP_TRIPLE_FAULT] = {"triple-fault", PW_STATUS_CRASH, true},
+    [RUN_STOP_MMIO] = {"mmio", PW_STATUS_CRASH, true},
+    [RUN_STOP_TRAP] = {"trap", PW_STATUS_CRASH, true},
+    [RUN_STOP_HOST_FAULT] = {"host-fault", PW_STATUS_CRASH, true},
+    [RUN_STOP_INTERNAL] = {"internal-error", PW_STATUS_INTERNAL, true},
+    [RUN_STOP_FAIL_ENTRY] = {"fail-entry", PW_STATUS_INTERNAL, true},
+    [RUN_STOP_UNHANDLED] = {"unhandled-exit", PW_STATUS_INTERNAL, true},
+    [RUN_STOP_TIMEOUT] = {"timeout", PW_STATUS_TIMEOUT, false},
+    [RUN_STOP_KVM_ERROR] = {"kvm-error", PW_STATUS_INTERNAL, false},
+};
+
+const char *run_stop_name(enum run_stop stop)
+{
+	return (unsigned)stop < RUN_STOP_COUNT ? run_stops[stop].name : "?";
+}
+
+int run_status(const struct run *r)
+{
+	if (r->stop == RUN_STOP_EXIT)
+		return (int)(r->exit_code & 0xff);
+	return (unsigned)r->stop < RUN_STOP_COUNT ? run_stops[r->stop].status : PW_STATUS_INTERNAL;
+}
+
+bool run_stop_wants_report(enum run_stop stop)
+{
+	return (unsigned)stop < RUN_STOP_COUNT && run_stops[stop].report;
+}
+
+void run_init(struct run *r, struct vm *vm, const struct guest_mem *mem,
+	      const struct layout *layout, const struct run_config *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->vm = vm;
+	r->mem = mem;
+	r->layout = layout;
+	r->cfg = *cfg;
+}
+
+void run_stopf(struct run *r, enum run_stop stop, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->stop = stop;
+	va_start(ap, fmt);
+	vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+	va_end(ap);
+}
+
+void run_note(const struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->cfg.quiet)
+		return;
+	fputs("vmm: ", r->cfg.log);
+	va_start(ap, fmt);
+	vfprintf(r->cfg.log, fmt, ap);
+	va_end(ap);
+	fputc('\n', r->cfg.log);
+}
+
+const struct kvm_regs *run_regs(struct run *r)
+{
+	if (!r->regs_valid)
+		r->regs_valid = ioctl(r->vm->vcpu_fd, KVM_GET_REGS, &r->regs) == 0;
+	return r->regs_valid ? &r->regs : NULL;
+}
+
+const struct kvm_sregs *run_sregs(struct run *r)
+{
+	if (!r->sregs_valid)
+		r->sregs_valid = ioctl(r->vm->vcpu_fd, KVM_GET_SREGS, &r->sregs) == 0;
+	return r->sregs_valid ? &r->sregs : NULL;
+}
+
+uint64_t run_rip(struct run *r)
+{
+	const struct kvm_regs *regs = run_regs(r);
+
+	return regs ? regs->rip : 0;
+}
+
+void run_free(struct run *r)
+{
+	fault_list_free(&r->faults);
+}
+
+/* ---- --timeout ------------------------------------------------------------------------------
+ * SIGALRM from an interval timer. With KVM_CAP_IMMEDIATE_EXIT the handler also sets
+ * kvm_run->immediate_exit, so a signal that lands between the loop's check and KVM_RUN still
+ * makes KVM_RUN return EINTR at once instead of running the guest on. Signal handlers can only
+ * talk through globals: these two are the VMM's only ones. */
+static volatile sig_atomic_t run_timer_fired;
+static struct kvm_run *volatile run_timer_kick;
+
+static void run_on_alarm(int sig)
+{
+	(void)sig;
+	run_timer_fired = 1;
+	if (run_timer_kick)
+		run_timer_kick->immediate_exit = 1;
+}
+
+/* Arm the timer for r's timeout (if any); old receives the previous SIGALRM action. */
+static int run_timer_arm(struct run *r, struct sigaction *old)
+{
+	struct sigaction sa = {.sa_handler = run_on_alarm}; /* no SA_RESTART: KVM_RUN must EINTR */
+	time_t secs = (time_t)r->cfg.timeout; /* options_parse bounds it: no overflow */
+	struct itimerval it = {
+	    .it_value.tv_sec = secs,
+	    .it_value.tv_usec = (suseconds_t)((r->cfg.timeout - (double)secs) * 1e6),
+	};
+
+	run_timer_fired = 0;
+	if (r->cfg.timeout <= 0)
+		return 0;
+	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+		it.it_value.tv_usec = 1;
+	run_timer_kick = r->vm->has_immediate_exit ? r->vm->run : NULL;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, old) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
+		return -1;
+	return 0;
+}
+
+static void run_timer_disarm(struct run *r, const struct sigaction *old)
+{
+	struct itimerval off = {0};
+
+	if (r->cfg.timeout <= 0)
+		return;
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, old, NULL);
+	run_timer_kick = NULL;
+}
+
+/* ---- exits ------------------------------------------------------------------------------- */
+
+/* One --trace line for the exit just taken. */
+static void run_trace_exit(struct run *r)
+{
+	const struct kvm_run *kr = r->vm->run;
+
+	fprintf(r->cfg.log, "vmm: exit %llu %s at RIP 0x%llx", (unsigned long long)r->nexits,
+		vm_exit_name(kr->exit_reason), (unsigned long long)run_rip(r));
+	if (kr->exit_reason == KVM_EXIT_IO)
+		fprintf(r->cfg.log, ": port 0x%x %s", kr->io.port,
+			kr->io.port >= PW_PORT_BASE && kr->io.port < PW_PORT(PW_HC_COUNT)
+			    ? hypercall_name(kr->io.port - PW_PORT_BASE)
+			    : "(not a hypercall)");
+	else if (kr->exit_reason == KVM_EXIT_MMIO)
+		fprintf(r->cfg.log, ": GPA 0x%llx %s %u bytes",
+			(unsigned long long)kr->mmio.phys_addr,
+			kr->mmio.is_write ? "write" : "read", kr->mmio.len);
+	fputc('\n', r->cfg.log);
+}
+
+/* The guest reached guest-physical memory with no writable memslot behind it: either the
+ * unbacked region above RAM or, with --protect-pt, a write to the read-only page-table slot.
+ * KVM completes a write before it exits (the data is in kvm_run), so RIP is already past the
+ * writing instruction; a read exits with RIP still on it. */
+static void run_mmio(struct run *r)
+{
+	const struct kvm_run *kr = r->vm->run;
+	uint64_t gpa = kr->mmio.phys_addr;
+	const struct pw_region *reg = layout_region_at(r->layout, gpa);
+	const char *region = reg ? pw_region_kind_name(reg->kind) : "above 4 GiB";
+	bool readonly = gpa < r->mem->size;
+
+	r->walk_what = "GPA";
+	r->walk_addr = gpa;
+	run_stopf(r, RUN_STOP_MMIO,
+		  "guest %s %s guest-physical 0x%llx (%s, %u byte%s, region %s) %s 0x%llx",
+		  readonly ? "wrote" : "touched", readonly ? "read-only" : "unbacked",
+		  (unsigned long long)gpa, kr->mmio.is_write ? "write" : "read", kr->mmio.len,
+		  kr->mmio.len == 1 ? "" : "s", region,
+		  kr->mmio.is_write ? "by the instruction before RIP" : "at RIP",
+		  (unsigned long long)run_rip(r));
+}
+
+static void run_shutdown(struct run *r)
+{
+	const struct kvm_sregs *s = run_sregs(r);
+	uint64_t cr2 = s ? s->cr2 : 0;
+
+	r->walk_what = "CR2";
+	r->walk_addr = cr2;
+	run_stopf(r, RUN_STOP_TRIPLE_FAULT,
+		  "guest triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx, CR2 0x%llx: an exception "
+		  "the guest could not handle",
+		  (unsigned long long)run_rip(r), (unsigned long long)cr2);
+}
+
+static void run_internal_error(struct run *r)
+{
+	const struct kvm_run *kr = r->vm->run;
+	uint64_t rip = run_rip(r);
+	uint8_t code[REPORT_CODE_BYTES];
+	char hex[3 * REPORT_CODE_BYTES + 1];
+	size_t n = report_read_guest(r, rip, code, sizeof(code));
+
+	report_hex(hex, sizeof(hex), code, n);
+	r->walk_what = "RIP";
+	r->walk_addr = rip;
+	run_stopf(r, RUN_STOP_INTERNAL,
+		  "KVM internal error: %s (suberror %u) at RIP 0x%llx, code %s%s",
+		  vm_internal_error_name(kr->internal.suberror), kr->internal.suberror,
+		  (unsigned long long)rip, n ? hex : "unreadable",
+		  kr->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+		      ? " (KVM could not emulate this instruction; SSE/AVX in the guest does "
+			"this on some hosts: build guests with -mgeneral-regs-only)"
+		      : "");
+}
+
+/* Dispatch the exit KVM_RUN just returned with. */
+static void run_handle_exit(struct run *r)
+{
+	const struct kvm_run *kr = r->vm->run;
+
+	switch (kr->exit_reason) {
+	case KVM_EXIT_IO:
+		hypercall_handle(r);
+		return;
+	case KVM_EXIT_MMIO:
+		run_mmio(r);
+		return;
+	case KVM_EXIT_HLT:
+		run_stopf(r, RUN_STOP_HALT, "guest halted at RIP 0x%llx",
+			  (unsigned long long)run_rip(r));
+		return;
+	case KVM_EXIT_SHUTDOWN:
+		run_shutdown(r);
+		return;
+	case KVM_EXIT_INTERNAL_ERROR:
+		run_internal_error(r);
+		return;
+	case KVM_EXIT_FAIL_ENTRY:
+		r->walk_what = "RIP";
+		r->walk_addr = run_rip(r);
+		run_stopf(r, RUN_STOP_FAIL_ENTRY,
+			  "KVM could not enter the guest: hardware entry failure reason 0x%llx at "
+			  "RIP 0x%llx",
+			  (unsigned long long)kr->fail_entry.hardware_entry_failure_reason,
+			  (unsigned long long)r->walk_addr);
+		return;
+	default:
+		r->walk_what = "RIP";
+		r->walk_addr = run_rip(r);
+		run_stopf(r, RUN_STOP_UNHANDLED, "unexpected KVM exit %s (%u) at RIP 0x%llx",
+			  vm_exit_name(kr->exit_reason), kr->exit_reason,
+			  (unsigned long long)r->walk_addr);
+		return;
+	}
+}
+
+/* KVM_RUN failed with err. EINTR is the timeout's kick (or a stray signal: run on). */
+static void run_failed(struct run *r, int err)
+{
+	if (err == EINTR || err == EAGAIN) {
+		r->vm->run->immediate_exit = 0;
+		if (run_timer_fired)
+			run_stopf(r, RUN_STOP_TIMEOUT, "timeout after %gs at RIP 0x%llx",
+				  r->cfg.timeout, (unsigned long long)run_rip(r));
+		return;
+	}
+	r->walk_what = "RIP";
+	r->walk_addr = run_rip(r);
+	if (err == EFAULT)
+		run_stopf(r, RUN_STOP_HOST_FAULT,
+			  "KVM_RUN failed (EFAULT) at RIP 0x%llx: the guest accessed guest RAM the "
+			  "host cannot access that way (a write to a read-only host page?)",
+			  (unsigned long long)r->walk_addr);
+	else
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_RUN: %s at RIP 0x%llx", strerror(err),
+			  (unsigned long long)r->walk_addr);
+}
+
+/* Enter the guest once and handle what brought it back. */
+static void run_once(struct run *r)
+{
+	struct kvm_run *kr = r->vm->run;
+
+	r->regs_valid = r->sregs_valid = false;
+	/* Without KVM_CAP_IMMEDIATE_EXIT a signal just before KVM_RUN is only seen here. */
+	if (run_timer_fired && !r->vm->has_immediate_exit) {
+		run_failed(r, EINTR);
+		return;
+	}
+	if (ioctl(r->vm->vcpu_fd, KVM_RUN, 0) < 0) {
+		int err = errno;
+
+		r->last_exit = kr->exit_reason;
+		run_failed(r, err);
+		return;
+	}
+	r->last_exit = kr->exit_reason;
+	r->exits[kr->exit_reason < RUN_EXIT_SLOTS ? kr->exit_reason : RUN_EXIT_SLOTS - 1]++;
+	r->nexits++;
+	if (r->cfg.trace)
+		run_trace_exit(r);
+	run_handle_exit(r);
+}
+
+static uint64_t run_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+enum run_stop run_guest(struct run *r)
+{
+	struct sigaction old;
+	uint64_t start;
+
+	if (run_timer_arm(r, &old) < 0) {
+		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot arm the --timeout timer: %s",
+			  strerror(errno));
+		return r->stop;
+	}
+	start = run_now_ns();
+	while (r->stop == RUN_STOP_NONE)
+		run_once(r);
+	r->wall_ns = run_now_ns() - start;
+	run_timer_disarm(r, &old);
+	return r->stop;
+}

@@ -1,0 +1,111 @@
+/* The vCPU run loop: KVM_RUN until the guest stops, every exit reason handled, --timeout.
+ * struct run carries the inputs and, afterwards, everything the reports need. */
+#ifndef PW_HOST_RUN_H
+#define PW_HOST_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fault.h"
+#include "kvm.h"
+#include "layout.h"
+#include "memory.h"
+
+/* Why the run stopped. Each has a name (reports, JSON) and an exit status (run_status). */
+enum run_stop {
+	RUN_STOP_NONE = 0,	/* still running */
+	RUN_STOP_EXIT,		/* the guest called exit: exit_code */
+	RUN_STOP_HALT,		/* the guest executed hlt: a clean stop, status 0 */
+	RUN_STOP_PANIC,		/* the guest panicked or failed an assert */
+	RUN_STOP_FAULT,		/* the guest reported a fault it did not recover from */
+	RUN_STOP_BAD_HYPERCALL, /* the guest broke the hypercall ABI */
+	RUN_STOP_TRIPLE_FAULT,	/* KVM_EXIT_SHUTDOWN */
+	RUN_STOP_MMIO,		/* access to unbacked or read-only guest-physical memory */
+	RUN_STOP_TRAP,		/* an exception reached a VMM trap stub (PW_HC_TRAP) */
+	RUN_STOP_HOST_FAULT,	/* KVM_RUN failed with EFAULT: guest RAM the host cannot access */
+	RUN_STOP_INTERNAL,	/* KVM_EXIT_INTERNAL_ERROR */
+	RUN_STOP_FAIL_ENTRY,	/* KVM_EXIT_FAIL_ENTRY: the CPU refused the guest state */
+	RUN_STOP_UNHANDLED,	/* an exit reason the VMM does not expect */
+	RUN_STOP_TIMEOUT,	/* --timeout expired */
+	RUN_STOP_KVM_ERROR,	/* KVM_RUN or another KVM call failed */
+	RUN_STOP_COUNT
+};
+
+struct run_config {
+	double timeout; /* seconds; 0 = none */
+	bool trace;	/* one line per exit on stderr */
+	bool quiet;	/* no notes (halt, faults) on stderr; errors still print */
+	int console_fd; /* where the guest console goes */
+	FILE *log;	/* where the VMM's own lines go */
+};
+
+/* Exit reasons counted one by one; rarer, larger reasons share the last slot. */
+#define RUN_EXIT_SLOTS 48
+#define RUN_MSG_MAX    (3 * PW_STRING_MAX)
+
+struct run {
+	/* inputs: set by run_init */
+	struct vm *vm;
+	const struct guest_mem *mem;
+	const struct layout *layout;
+	struct run_config cfg;
+
+	/* outcome */
+	enum run_stop stop;
+	int64_t exit_code;     /* RUN_STOP_EXIT: the code the guest passed */
+	unsigned last_exit;    /* KVM exit reason of the last exit */
+	char msg[RUN_MSG_MAX]; /* one line saying why the run stopped (empty for EXIT) */
+	uint64_t exits[RUN_EXIT_SLOTS];
+	uint64_t nexits;
+	uint64_t checkpoints;
+	uint64_t console_bytes;
+	struct fault_list faults;
+	uint64_t wall_ns;      /* from the first KVM_RUN to the stop */
+	uint64_t recovery_gpa; /* PW_HC_RECOVERY's struct pw_recovery, 0 if none */
+	const char *walk_what; /* the address the crash report walks: "CR2", "GPA", "RIP" */
+	uint64_t walk_addr;
+
+	/* vCPU registers, read at most once per exit (KVM_GET_REGS costs a syscall) */
+	bool regs_valid, sregs_valid;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+/* Return the name of stop ("triple-fault"); "?" if out of range. */
+const char *run_stop_name(enum run_stop stop);
+
+/* Exit status of ./vmm for a stopped run: the guest's code & 0xff for EXIT, else the
+ * PW_STATUS_* of the stop. */
+int run_status(const struct run *r);
+
+/* True if the stop deserves the full crash report (registers, code bytes, page walk). */
+bool run_stop_wants_report(enum run_stop stop);
+
+/* Prepare r to run vm's vCPU (set up by cpu_setup) over mem and layout. */
+void run_init(struct run *r, struct vm *vm, const struct guest_mem *mem,
+	      const struct layout *layout, const struct run_config *cfg);
+
+/* Run the guest until it stops; returns r->stop (never RUN_STOP_NONE). */
+enum run_stop run_guest(struct run *r);
+
+/* Record that the run stops for stop, with a one-line message (no "vmm: ", no newline). */
+__attribute__((format(printf, 3, 4))) void run_stopf(struct run *r, enum run_stop stop,
+						     const char *fmt, ...);
+
+/* The vCPU's registers now, or NULL if KVM_GET_REGS fails. */
+const struct kvm_regs *run_regs(struct run *r);
+
+/* The vCPU's special registers now, or NULL if KVM_GET_SREGS fails. */
+const struct kvm_sregs *run_sregs(struct run *r);
+
+/* RIP now (0 if it cannot be read): for messages. */
+uint64_t run_rip(struct run *r);
+
+/* Print a VMM note line ("vmm: ...") unless quiet. */
+__attribute__((format(printf, 2, 3))) void run_note(const struct run *r, const char *fmt, ...);
+
+/* Free what the run allocated (the fault list). */
+void run_free(struct run *r);
+
+#endif
