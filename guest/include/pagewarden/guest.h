@@ -40,6 +40,9 @@ char *strchr(const char *s, int c);
 
 /* ---- Stopping ---- */
 
+/* Exit code of a guest whose runtime found no valid boot info at entry (main never ran). */
+#define PW_EXIT_BAD_BOOT_INFO 63
+
 /* Flush the console and stop the VM with code (the VMM exits with code & 0xff). */
 __attribute__((noreturn)) void exit(int code);
 
@@ -75,6 +78,38 @@ const struct pw_region *pw_region_at(uint64_t addr);
 
 /* The guest's command line (arguments after the image on the ./vmm command line). */
 const char *pw_cmdline(void);
+
+/* ---- Faults ----
+ * Under --faults=guest (the default) the runtime installs an IDT for all 32 exception vectors
+ * (#PF and #DF on their own IST stacks) before main; under --faults=vmm the VMM owns the IDT and
+ * the runtime leaves it alone. Either way: heap pages are mapped on first touch, expected faults
+ * come back to the caller, and any other fault stops the guest as a crash with a report. */
+struct pw_fault {
+	bool faulted;
+	unsigned vector;     /* 14 for #PF */
+	unsigned kind;       /* enum pw_fault_kind */
+	uint64_t error_code; /* as pushed by the CPU (0 for vectors without one) */
+	uint64_t cr2;        /* faulting address for #PF */
+	uint64_t rip;        /* instruction that faulted */
+};
+
+/* Run fn(arg); if it faults, unwind back here and describe the fault in *f (which may be NULL).
+ * Returns true if it faulted. Not reentrant: fn must not call pw_expect_fault. */
+bool pw_expect_fault(void (*fn)(void *), void *arg, struct pw_fault *f);
+
+/* Probes built on pw_expect_fault. The write probe is `lock orb $0, (addr)`: a write access
+ * that leaves memory unchanged. The exec probe calls addr, which must hold a `ret` (0xc3) if it
+ * is expected to succeed. Each returns true if the access faulted. */
+bool pw_probe_read(uint64_t addr, struct pw_fault *f);
+bool pw_probe_write(uint64_t addr, struct pw_fault *f);
+bool pw_probe_exec(uint64_t addr, struct pw_fault *f);
+
+/* Report recovered faults (expected faults, heap growth) to the VMM: on by default. Turning it off
+ * saves one exit per fault; crashes are always reported. */
+void pw_fault_reports(bool on);
+
+/* Install the runtime's IDT. The runtime calls it before main under --faults=guest. */
+void pw_traps_init(void);
 
 /* ---- CPU access ---- */
 static inline uint64_t pw_read_cr0(void)

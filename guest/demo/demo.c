@@ -1,0 +1,221 @@
+/* The demo guest (./guest.bin): a short tour of what a pagewarden guest sees. It decodes the
+ * control registers, prints the layout the VMM described in the boot info, walks its own live
+ * page tables with the paging library, does a little real work, and exits 0.
+ * The tour is a table of stops; later stops (the guard-page tour) are added to `tour` below. */
+#include <pagewarden/guest.h>
+
+#include "paging.h"
+
+int main(void);
+
+/* A named bit of a control register, for decoding. */
+struct bit_name {
+	unsigned bit;
+	const char *name;
+};
+
+static const struct bit_name cr0_bits[] = {
+    {0, "PE"},	{1, "MP"},  {2, "EM"},	{3, "TS"},  {4, "ET"},	{5, "NE"},
+    {16, "WP"}, {18, "AM"}, {29, "NW"}, {30, "CD"}, {31, "PG"},
+};
+
+static const struct bit_name cr4_bits[] = {
+    {0, "VME"},		{1, "PVI"},   {2, "TSD"},   {3, "DE"},	      {4, "PSE"},
+    {5, "PAE"},		{6, "MCE"},   {7, "PGE"},   {8, "PCE"},	      {9, "OSFXSR"},
+    {10, "OSXMMEXCPT"}, {11, "UMIP"}, {12, "LA57"}, {16, "FSGSBASE"}, {17, "PCIDE"},
+    {18, "OSXSAVE"},	{20, "SMEP"}, {21, "SMAP"}, {22, "PKE"},
+};
+
+static const struct bit_name efer_bits[] = {
+    {0, "SCE"}, {8, "LME"}, {10, "LMA"}, {11, "NXE"}, {12, "SVME"}, {14, "FFXSR"},
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Work buffer for the sieve: one page of bss, so the VMM zeroed it and it is RW NX. Small on
+ * purpose: on a nested host guest code may run in KVM's instruction emulator. */
+#define SIEVE_LIMIT 4096
+static uint8_t composite[SIEVE_LIMIT];
+
+/* Initialised data (in .data, RW NX): the walk shows where it lives, the work stop writes it. */
+static char demo_name[] = "pagewarden";
+
+/* Print "  NAME  0x...  BIT BIT ..." with the names of the set bits of v. */
+static void print_reg(const char *name, uint64_t v, const struct bit_name *bits, size_t n)
+{
+	printf("  %-5s %#18lx ", name, v);
+	for (size_t i = 0; i < n; i++)
+		if (v & (1ull << bits[i].bit))
+			printf(" %s", bits[i].name);
+	printf("\n");
+}
+
+/* Format size as "4 KiB" / "64 MiB" / "2 GiB" (exact units only) into buf. */
+static const char *size_str(char *buf, size_t n, uint64_t size)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB"};
+	unsigned u = 0;
+
+	while (u + 1 < ARRAY_SIZE(units) && size >= 1024 && size % 1024 == 0) {
+		size /= 1024;
+		u++;
+	}
+	snprintf(buf, n, "%lu %s", size, units[u]);
+	return buf;
+}
+
+/* Stop 1: the CPU state the VMM set up, decoded. */
+static void show_cpu(void)
+{
+	uint64_t efer = pw_rdmsr(PW_MSR_EFER);
+
+	printf("  running in %s\n",
+	       (efer & (1u << 10)) ? "64-bit long mode (EFER.LMA=1)" : "legacy mode?!");
+	print_reg("CR0", pw_read_cr0(), cr0_bits, ARRAY_SIZE(cr0_bits));
+	printf("  %-5s %#18lx  PML4 at %#lx\n", "CR3", pw_read_cr3(),
+	       (uint64_t)(pw_read_cr3() & PTE_ADDR_MASK_4K));
+	print_reg("CR4", pw_read_cr4(), cr4_bits, ARRAY_SIZE(cr4_bits));
+	print_reg("EFER", efer, efer_bits, ARRAY_SIZE(efer_bits));
+}
+
+/* Stop 2: the layout from the boot info: totals, then every region. */
+static void show_layout(void)
+{
+	const struct pw_boot_info *bi = pw_boot_info();
+	char a[24], b[24];
+
+	printf("  RAM %s, heap %#lx-%#lx (%s, demand-paged)\n",
+	       size_str(a, sizeof(a), bi->mem_size), bi->heap_start, bi->heap_end,
+	       size_str(b, sizeof(b), bi->heap_end - bi->heap_start));
+	printf("  page-table pool: next free frame %#lx, end %#lx (%s free)\n", bi->pt_pool_next,
+	       bi->pt_pool_end, size_str(a, sizeof(a), bi->pt_pool_end - bi->pt_pool_next));
+	printf("  cmdline \"%s\", %u regions:\n", pw_cmdline(), bi->nregions);
+	for (uint32_t i = 0; i < bi->nregions; i++) {
+		const struct pw_region *r = &bi->regions[i];
+
+		printf("    %-12s 0x%09lx-0x%09lx %10s\n", pw_region_kind_name(r->kind), r->start,
+		       r->start + r->size, size_str(a, sizeof(a), r->size));
+	}
+}
+
+/* The guest reaches its tables through the identity map, so a frame's PA is its pointer. */
+static void *identity_phys_to_virt(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	return (void *)(uintptr_t)pa;
+}
+
+/* Query-only handler: this stop never creates tables, so it hands out no frames. */
+static uint64_t no_frames(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static void no_free(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	(void)pa;
+}
+
+static const struct pt_handler identity_handler = {
+    .alloc_frame = no_frames,
+    .free_frame = no_free,
+    .phys_to_virt = identity_phys_to_virt,
+};
+
+/* Print one translation of va through pt: "what va -> pa size flags [region]". */
+static void show_translation(const struct pt *pt, const char *what, uint64_t va)
+{
+	const struct pw_region *r = pw_region_at(va);
+	const char *region = r ? pw_region_kind_name(r->kind) : "-";
+	uint64_t pa, size;
+	unsigned flags;
+	char fl[32];
+	enum pt_err err = pt_query(pt, va, &pa, &flags, &size);
+
+	if (err != PT_OK) {
+		printf("  %-10s 0x%08lx  %-22s [%s]\n", what, va, pt_strerror(err), region);
+		return;
+	}
+	pt_flags_str(fl, sizeof(fl), flags);
+	printf("  %-10s 0x%08lx -> 0x%08lx %2s %-6s [%s]\n", what, va, pa,
+	       size == PT_SIZE_1G   ? "1G"
+	       : size == PT_SIZE_2M ? "2M"
+				    : "4K",
+	       fl, region);
+}
+
+/* Stop 3: the paging library, linked into the guest, walks the live tables CR3 points to. */
+static void show_paging(void)
+{
+	const struct pw_boot_info *bi = pw_boot_info();
+	unsigned features = (bi->features & PW_BOOT_F_1G_PAGES) ? PT_FEAT_1G : 0;
+	int on_stack = 0;
+	struct pt pt;
+	enum pt_err err;
+
+	err = pt_attach(&pt, &identity_handler, pw_read_cr3() & PTE_ADDR_MASK_4K, bi->maxphyaddr,
+			features);
+	if (err != PT_OK) {
+		printf("  pt_attach: %s\n", pt_strerror(err));
+		return;
+	}
+	show_translation(&pt, "main()", (uint64_t)(uintptr_t)main);
+	show_translation(&pt, "a string", (uint64_t)(uintptr_t) "rodata");
+	show_translation(&pt, "data", (uint64_t)(uintptr_t)demo_name);
+	show_translation(&pt, "stack var", (uint64_t)(uintptr_t)&on_stack);
+	show_translation(&pt, "boot info", (uint64_t)(uintptr_t)bi);
+	show_translation(&pt, "heap", bi->heap_start);
+	show_translation(&pt, "page 0", 0);
+}
+
+/* Stop 4: some real work in RW NX memory: a sieve of Eratosthenes with a checksum. */
+static void do_work(void)
+{
+	unsigned count = 0, largest = 0;
+	uint64_t hash = 0xcbf29ce484222325ull; /* FNV-1a over the primes */
+
+	for (unsigned i = 2; i * i < SIEVE_LIMIT; i++)
+		if (!composite[i])
+			for (unsigned j = i * i; j < SIEVE_LIMIT; j += i)
+				composite[j] = 1;
+	for (unsigned i = 2; i < SIEVE_LIMIT; i++) {
+		if (composite[i])
+			continue;
+		count++;
+		largest = i;
+		hash = (hash ^ i) * 0x100000001b3ull;
+	}
+	printf("  sieve below %u: %u primes, largest %u, FNV-1a %#lx\n", SIEVE_LIMIT, count,
+	       largest, hash);
+	printf("  data \"%s\" ", demo_name);
+	for (char *c = demo_name; *c; c++)
+		*c = (char)(*c - 'a' + 'A');
+	printf("uppercased in place: \"%s\"\n", demo_name);
+}
+
+/* One stop of the tour: a heading and what to show under it. */
+struct tour_stop {
+	const char *title;
+	void (*show)(void);
+};
+
+static const struct tour_stop tour[] = {
+    {"CPU state at entry", show_cpu},
+    {"layout from the boot info", show_layout},
+    {"the guest's own page tables (paging library, live CR3)", show_paging},
+    {"some work", do_work},
+    /* The guard-page tour adds its stops here. */
+};
+
+int main(void)
+{
+	printf("pagewarden demo guest\n");
+	for (size_t i = 0; i < ARRAY_SIZE(tour); i++) {
+		printf("== %s ==\n", tour[i].title);
+		tour[i].show();
+	}
+	printf("demo done: exit 0\n");
+	return 0;
+}

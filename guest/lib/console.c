@@ -1,0 +1,55 @@
+/* The buffered console. Each PW_HC_CONSOLE hypercall is a VM exit (~10 us on a nested host), so
+ * output is collected and sent once per line, when the buffer fills, on pw_flush, and at exit. */
+#include <pagewarden/guest.h>
+
+#include "runtime.h"
+
+/* One page: a long line costs one exit per 4 KiB instead of one per character. */
+#define CONSOLE_BUF_SIZE 4096
+
+static char console_buf[CONSOLE_BUF_SIZE];
+static size_t console_len;
+
+void pw_flush(void)
+{
+	struct pw_hc_console hc;
+
+	if (console_len == 0)
+		return;
+	hc.buf = (uint64_t)(uintptr_t)console_buf;
+	hc.len = console_len;
+	pw_hypercall(PW_HC_CONSOLE, (uint64_t)(uintptr_t)&hc);
+	console_len = 0;
+}
+
+void console_write(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		console_buf[console_len++] = s[i];
+		if (s[i] == '\n' || console_len == CONSOLE_BUF_SIZE)
+			pw_flush();
+	}
+}
+
+void console_sink_write(struct fmt_sink *sink, const char *s, size_t n)
+{
+	(void)sink;
+	console_write(s, n);
+}
+
+int putchar(int c)
+{
+	char ch = (char)c;
+
+	console_write(&ch, 1);
+	return (unsigned char)ch;
+}
+
+int puts(const char *s)
+{
+	size_t n = strlen(s);
+
+	console_write(s, n);
+	console_write("\n", 1);
+	return (int)(n + 1);
+}
