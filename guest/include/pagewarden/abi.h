@@ -26,6 +26,7 @@ enum pw_hypercall {
 	PW_HC_CHECKPOINT = 3, /* struct pw_hc_checkpoint: a marker for tracing and injection */
 	PW_HC_PANIC = 4,      /* struct pw_hc_panic: assert/panic with file:line, stops the guest */
 	PW_HC_TRAP = 5,       /* EAX = vector: exit from a VMM-installed IDT stub (--faults=vmm) */
+	PW_HC_RECOVERY = 6,   /* struct pw_recovery: where the VMM resumes an expected fault */
 	PW_HC_COUNT
 };
 
@@ -75,6 +76,16 @@ struct pw_hc_fault {
 	uint64_t rsp;
 	uint32_t recovered; /* 1 if the guest resumes after it */
 	uint32_t reserved;
+};
+
+/* Expected-fault recovery (pw_expect_fault). The guest registers one such struct once, with
+ * PW_HC_RECOVERY, under --faults=vmm. When a fault reaches the VMM while armed != 0, the VMM
+ * fills the fault fields, sets armed = 0, reloads the saved registers, sets RAX = 1 and resumes
+ * at rip: the same outcome the guest's own handler gives under --faults=guest. */
+struct pw_recovery {
+	uint64_t armed;
+	uint64_t rip, rsp, rbx, rbp, r12, r13, r14, r15; /* resume context */
+	uint64_t vector, error_code, cr2, fault_rip, kind; /* filled on a fault */
 };
 
 struct pw_hc_checkpoint {

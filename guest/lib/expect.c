@@ -1,0 +1,96 @@
+/* Expected faults: pw_expect_fault and the probes built on it. One struct pw_recovery is the
+ * single record of the resume context and of the fault, whoever unwinds: the guest's dispatcher
+ * under --faults=guest, the VMM (registered once with PW_HC_RECOVERY) under --faults=vmm. */
+#include <pagewarden/guest.h>
+
+#include "trap.h"
+
+static struct pw_recovery recovery;
+static bool registered; /* with the VMM, under --faults=vmm */
+
+bool pw_recovery_unwind(struct pw_trap_frame *tf, unsigned kind, uint64_t cr2)
+{
+	struct pw_recovery *r = &recovery;
+
+	if (!r->armed)
+		return false;
+	r->vector = tf->vector;
+	r->error_code = tf->error_code;
+	r->cr2 = cr2;
+	r->fault_rip = tf->rip;
+	r->kind = kind;
+	r->armed = 0;
+	tf->rip = r->rip;
+	tf->rsp = r->rsp;
+	tf->rbx = r->rbx;
+	tf->rbp = r->rbp;
+	tf->r12 = r->r12;
+	tf->r13 = r->r13;
+	tf->r14 = r->r14;
+	tf->r15 = r->r15;
+	tf->rax = 1;
+	return true;
+}
+
+/* Under --faults=vmm, tell the VMM where the recovery record lives (once: it never moves). */
+static void recovery_register(void)
+{
+	if (registered || pw_boot_info()->fault_mode != PW_FAULTS_VMM)
+		return;
+	pw_hypercall(PW_HC_RECOVERY, (uint64_t)(uintptr_t)&recovery);
+	registered = true;
+}
+
+bool pw_expect_fault(void (*fn)(void *), void *arg, struct pw_fault *f)
+{
+	bool faulted;
+
+	if (recovery.armed)
+		panic("pw_expect_fault called from inside pw_expect_fault");
+	recovery_register();
+	faulted = pw_recovery_run(&recovery, fn, arg) != 0;
+	if (f)
+		*f = (struct pw_fault){
+		    .faulted = faulted,
+		    .vector = faulted ? (unsigned)recovery.vector : 0,
+		    .kind = faulted ? (unsigned)recovery.kind : PW_FAULT_NONE,
+		    .error_code = faulted ? recovery.error_code : 0,
+		    .cr2 = faulted ? recovery.cr2 : 0,
+		    .rip = faulted ? recovery.fault_rip : 0,
+		};
+	return faulted;
+}
+
+/* Read one byte at addr. */
+static void probe_read(void *addr)
+{
+	(void)*(volatile uint8_t *)addr;
+}
+
+/* A locked read-modify-write that changes nothing: the CPU checks write rights, memory keeps
+ * its value. */
+static void probe_write(void *addr)
+{
+	__asm__ volatile("lock orb $0, (%0)" : : "r"(addr) : "memory");
+}
+
+/* Call addr (a `ret` there makes it come straight back). */
+static void probe_exec(void *addr)
+{
+	((void (*)(void))addr)();
+}
+
+bool pw_probe_read(uint64_t addr, struct pw_fault *f)
+{
+	return pw_expect_fault(probe_read, (void *)(uintptr_t)addr, f);
+}
+
+bool pw_probe_write(uint64_t addr, struct pw_fault *f)
+{
+	return pw_expect_fault(probe_write, (void *)(uintptr_t)addr, f);
+}
+
+bool pw_probe_exec(uint64_t addr, struct pw_fault *f)
+{
+	return pw_expect_fault(probe_exec, (void *)(uintptr_t)addr, f);
+}

@@ -1,0 +1,221 @@
+/* The exception dispatcher (--faults=guest): classify the fault with the boot-info layout, then
+ * grow the heap and retry, unwind an armed pw_expect_fault, or report a crash and stop.
+ * docs/faults.md describes the kinds and the reports. */
+#include <pagewarden/guest.h>
+#include <pagewarden/live_pt.h>
+#include <pagewarden/pf_error.h>
+
+#include "trap.h"
+
+#define VECTOR_DF    8
+#define VECTOR_PF    14
+#define RFLAGS_DF    (1ull << 10)
+#define LINE_MAX     200
+#define DEPTH_NESTED 2 /* the handler faulted: report that, classified without the layout */
+#define DEPTH_GIVEUP 3 /* faulted again while reporting it: stop without another word */
+
+static bool reports_on = true;
+/* Handlers running right now. IST resets RSP to the stack top on every #PF, so a #PF inside the
+ * #PF handler has already overwritten the outer frame: it can only be reported, never resumed. */
+static unsigned depth;
+
+/* What the dispatcher knows about one exception. */
+struct fault {
+	unsigned kind;
+	uint64_t cr2; /* #PF only; 0 otherwise (CR2 is not written by other vectors) */
+};
+
+void pw_fault_reports(bool on)
+{
+	reports_on = on;
+}
+
+/* Stop as a crash without the VMM's help (a report that returned, or a fault while reporting):
+ * with an empty IDT the #UD cannot be delivered, which escalates to a triple fault, and the VMM
+ * reports KVM_EXIT_SHUTDOWN as a crash. Not hlt: the VMM takes hlt for a clean stop. */
+__attribute__((noreturn)) static void stop_hard(void)
+{
+	static const struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) no_idt = {0, 0};
+
+	for (;;)
+		__asm__ volatile("cli; lidt %0; ud2" : : "m"(no_idt));
+}
+
+/* Kind of a #PF in a region of kind rkind, or NONE if the region does not decide it. */
+static unsigned pf_kind_of_region(unsigned rkind)
+{
+	switch (rkind) {
+	case PW_REGION_NULL_GUARD:
+		return PW_FAULT_NULL;
+	case PW_REGION_STACK_GUARD:
+		return PW_FAULT_STACK_OVERFLOW;
+	case PW_REGION_HIGH_GUARD:
+		return PW_FAULT_HIGH_GUARD;
+	default:
+		return PW_FAULT_NONE;
+	}
+}
+
+/* Classify a #PF: reserved bits first (RSVD comes with P=1 and would look like a rights fault),
+ * then the guard regions, rights violations, and a not-present touch of the heap. With
+ * use_layout false (nested faults) the boot info is not read, as it may be what faulted. */
+static unsigned pf_classify(uint64_t err, uint64_t cr2, bool use_layout)
+{
+	const struct pw_region *r = use_layout ? pw_region_at(cr2) : NULL;
+	unsigned kind = r ? pf_kind_of_region(r->kind) : PW_FAULT_NONE;
+
+	if (err & PF_ERR_RSVD)
+		return PW_FAULT_RESERVED_BIT;
+	if (kind != PW_FAULT_NONE)
+		return kind;
+	if ((err & PF_ERR_P) && (err & PF_ERR_W))
+		return PW_FAULT_WRITE_PROTECT;
+	if ((err & PF_ERR_P) && (err & PF_ERR_ID))
+		return PW_FAULT_NX_EXEC;
+	if (!(err & PF_ERR_P) && r && r->kind == PW_REGION_HEAP)
+		return PW_FAULT_HEAP_GROW;
+	return PW_FAULT_UNMAPPED;
+}
+
+/* Describe the exception in tf. */
+static struct fault classify(const struct pw_trap_frame *tf, bool use_layout)
+{
+	struct fault f = {.kind = PW_FAULT_EXCEPTION};
+
+	if (tf->vector == VECTOR_PF) {
+		f.cr2 = pw_read_cr2();
+		f.kind = pf_classify(tf->error_code, f.cr2, use_layout);
+	}
+	return f;
+}
+
+/* Tell the VMM about fault f; with recovered false the VMM stops the guest as a crash. */
+static void report(const struct pw_trap_frame *tf, const struct fault *f, bool recovered)
+{
+	struct pw_hc_fault hc = {
+	    .kind = f->kind,
+	    .vector = (uint32_t)tf->vector,
+	    .error_code = tf->error_code,
+	    .gva = f->cr2,
+	    .rip = tf->rip,
+	    .rsp = tf->rsp,
+	    .recovered = recovered,
+	};
+
+	pw_hypercall(PW_HC_FAULT, (uint64_t)(uintptr_t)&hc);
+}
+
+/* Write s straight to the console, after whatever the guest had buffered. Bypasses printf's
+ * buffer in case the fault hit inside printf. */
+static void console_line(const char *s, size_t len)
+{
+	struct pw_hc_console hc = {.buf = (uint64_t)(uintptr_t)s, .len = len};
+
+	pw_hypercall(PW_HC_CONSOLE, (uint64_t)(uintptr_t)&hc);
+}
+
+/* Format the one-line description of a crash:
+ * "fault: stack-overflow at 0xffe8 rip 0x100123 err 0x2 (W)" or
+ * "fault: exception #GP (vector 13) rip 0x100123 err 0x0". Returns the length. */
+static size_t format_fault(char *buf, size_t n, const struct pw_trap_frame *tf,
+			   const struct fault *f)
+{
+	char bits[32];
+	int len;
+
+	if (tf->vector == VECTOR_PF) {
+		pf_err_str(bits, sizeof(bits), tf->error_code);
+		len = snprintf(buf, n, "fault: %s at 0x%lx rip 0x%lx err 0x%lx (%s)\n",
+			       pw_fault_kind_name(f->kind), f->cr2, tf->rip, tf->error_code, bits);
+	} else {
+		len = snprintf(buf, n, "fault: exception %s (vector %lu) rip 0x%lx err 0x%lx\n",
+			       pw_exception_name((unsigned)tf->vector), tf->vector, tf->rip,
+			       tf->error_code);
+	}
+	return len < 0 ? 0 : (size_t)len < n ? (size_t)len : n - 1;
+}
+
+/* Print why (a line of its own, may be NULL) and the fault, report it unrecovered and stop. */
+__attribute__((noreturn)) static void crash(const struct pw_trap_frame *tf, const struct fault *f,
+					    const char *why)
+{
+	char line[LINE_MAX];
+
+	if (depth < DEPTH_NESTED)
+		pw_flush();
+	if (why)
+		console_line(why, strlen(why));
+	console_line(line, format_fault(line, sizeof(line), tf, f));
+	report(tf, f, false);
+	stop_hard(); /* the VMM stops the guest on that report; never trust it */
+}
+
+/* Map the heap page holding cr2 read-write and not executable, so that the faulting
+ * instruction succeeds when retried. */
+static enum pt_err heap_grow(uint64_t cr2)
+{
+	uint64_t page = cr2 & ~(PW_PAGE_SIZE - 1);
+	struct pt_flush fl;
+	enum pt_err err;
+
+	pt_flush_init(&fl);
+	err = pt_map(pw_live_pt(), page, page, PT_SIZE_4K, PT_READ | PT_WRITE, &fl);
+	/* x86 does not cache not-present entries, but a flush is what the library asks for. */
+	pw_tlb_flush(&fl);
+	return err;
+}
+
+/* Grow the heap for f or stop with the reason. */
+static void heap_fault(const struct pw_trap_frame *tf, struct fault *f)
+{
+	enum pt_err err = heap_grow(f->cr2);
+
+	if (err == PT_OK)
+		return;
+	f->kind = PW_FAULT_UNMAPPED;
+	crash(tf, f,
+	      err == PT_ENOMEM ? "heap: page-table pool exhausted\n"
+			       : "heap: cannot map the page\n");
+}
+
+/* Leave the handler to resume at tf->rip, reporting the recovered fault if wanted. */
+static void resume(const struct pw_trap_frame *tf, const struct fault *f)
+{
+	if (reports_on)
+		report(tf, f, true);
+	depth--;
+}
+
+void pw_trap_dispatch(struct pw_trap_frame *tf)
+{
+	struct pw_trap_frame at_fault;
+	struct fault f;
+
+	if (++depth >= DEPTH_GIVEUP)
+		stop_hard();
+	if (depth == DEPTH_NESTED) {
+		f = classify(tf, false);
+		crash(tf, &f, "fault: fault inside the fault handler\n");
+	}
+	if (tf->vector == VECTOR_DF) {
+		f = (struct fault){.kind = PW_FAULT_EXCEPTION};
+		crash(tf, &f, "fault: double fault (a fault while delivering another)\n");
+	}
+	f = classify(tf, true);
+	if (f.kind == PW_FAULT_HEAP_GROW) {
+		heap_fault(tf, &f);
+		resume(tf, &f);
+		return;
+	}
+	at_fault = *tf; /* the report names where it faulted, not where it resumes */
+	if (pw_recovery_unwind(tf, f.kind, f.cr2)) {
+		/* fn may have faulted with DF set; C code after pw_expect_fault needs it clear */
+		tf->rflags &= ~RFLAGS_DF;
+		resume(&at_fault, &f);
+		return;
+	}
+	crash(tf, &f, NULL);
+}

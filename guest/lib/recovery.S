@@ -1,0 +1,38 @@
+/* pw_recovery_run: the setjmp half of pw_expect_fault. The longjmp half is whoever catches the
+ * fault: the guest's dispatcher (pw_recovery_unwind) or the VMM (--faults=vmm). Both reload the
+ * saved registers from struct pw_recovery, set RAX = 1 and resume at recovery_resume. */
+#include "trap.h"
+
+	.text
+
+/* int pw_recovery_run(struct pw_recovery *r (rdi), void (*fn)(void *) (rsi), void *arg (rdx)) */
+	.globl pw_recovery_run
+	.type pw_recovery_run, @function
+	.p2align 4
+pw_recovery_run:
+	/* Resume context: RSP as it is here (pointing at our return address), so that resuming
+	 * at recovery_resume with it is the same as returning from this call. */
+	movq %rsp, PW_RECOVERY_RSP(%rdi)
+	movq %rbx, PW_RECOVERY_RBX(%rdi)
+	movq %rbp, PW_RECOVERY_RBP(%rdi)
+	movq %r12, PW_RECOVERY_R12(%rdi)
+	movq %r13, PW_RECOVERY_R13(%rdi)
+	movq %r14, PW_RECOVERY_R14(%rdi)
+	movq %r15, PW_RECOVERY_R15(%rdi)
+	leaq recovery_resume(%rip), %rax
+	movq %rax, PW_RECOVERY_RIP(%rdi)
+	pushq %rbx			/* keeps RSP 16-byte aligned at the call below */
+	movq %rdi, %rbx			/* r survives fn in a callee-saved register */
+	movq $1, PW_RECOVERY_ARMED(%rbx) /* armed last: the context is complete */
+	movq %rdx, %rdi
+	call *%rsi
+	movq $0, PW_RECOVERY_ARMED(%rbx)
+	popq %rbx
+	xorl %eax, %eax
+	ret
+recovery_resume:
+	movl $1, %eax			/* the unwinder sets it too; this makes the contract local */
+	ret
+	.size pw_recovery_run, . - pw_recovery_run
+
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,62 @@
+/* Internal to the guest runtime: the trap frame traps.S builds and the pieces of fault catching
+ * (--faults=guest) that talk to each other. Included by C and by assembly. */
+#ifndef PW_GUEST_TRAP_H
+#define PW_GUEST_TRAP_H
+
+#define PW_TRAP_VECTORS 32 /* exception vectors 0..31 get a stub and a gate */
+
+/* Byte offsets in struct pw_recovery (abi.h), for recovery.S; checked below. */
+#define PW_RECOVERY_ARMED 0
+#define PW_RECOVERY_RIP	  8
+#define PW_RECOVERY_RSP	  16
+#define PW_RECOVERY_RBX	  24
+#define PW_RECOVERY_RBP	  32
+#define PW_RECOVERY_R12	  40
+#define PW_RECOVERY_R13	  48
+#define PW_RECOVERY_R14	  56
+#define PW_RECOVERY_R15	  64
+
+#ifndef __ASSEMBLER__
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pagewarden/abi.h"
+
+/* What traps.S leaves on the stack, lowest address first: the GPRs it pushed (r15 last), the
+ * vector, the error code (a dummy 0 for vectors without one, so every frame has the same shape),
+ * then the frame the CPU pushed. The dispatcher may rewrite any field; iretq uses rip, cs, rflags,
+ * rsp and ss, so changing rip/rsp resumes somewhere else. */
+struct pw_trap_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+_Static_assert(offsetof(struct pw_trap_frame, vector) == 15 * 8, "traps.S pushes 15 GPRs");
+_Static_assert(sizeof(struct pw_trap_frame) == 22 * 8, "traps.S frame size");
+_Static_assert(offsetof(struct pw_recovery, rip) == PW_RECOVERY_RIP, "recovery.S offsets");
+_Static_assert(offsetof(struct pw_recovery, rsp) == PW_RECOVERY_RSP, "recovery.S offsets");
+_Static_assert(offsetof(struct pw_recovery, rbx) == PW_RECOVERY_RBX, "recovery.S offsets");
+_Static_assert(offsetof(struct pw_recovery, rbp) == PW_RECOVERY_RBP, "recovery.S offsets");
+_Static_assert(offsetof(struct pw_recovery, r12) == PW_RECOVERY_R12, "recovery.S offsets");
+_Static_assert(offsetof(struct pw_recovery, r15) == PW_RECOVERY_R15, "recovery.S offsets");
+
+/* Entry points of the 32 stubs in traps.S, indexed by vector. */
+extern const uint64_t pw_trap_stubs[PW_TRAP_VECTORS];
+
+/* Handle the exception described by tf (called by traps.S only); returns to resume at tf->rip. */
+void pw_trap_dispatch(struct pw_trap_frame *tf);
+
+/* If a pw_expect_fault is armed: record the fault (kind, cr2) in its struct pw_recovery, disarm
+ * it and rewrite tf to resume where pw_expect_fault returns true. False when nothing is armed. */
+bool pw_recovery_unwind(struct pw_trap_frame *tf, unsigned kind, uint64_t cr2);
+
+/* Save the callee-saved registers, RSP and a resume RIP in r, arm it, run fn(arg), disarm it and
+ * return 0; after a fault inside fn the handler (or the VMM) resumes it returning 1 instead. */
+int pw_recovery_run(struct pw_recovery *r, void (*fn)(void *), void *arg);
+
+#endif
+#endif
