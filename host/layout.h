@@ -19,27 +19,27 @@
  * the descriptors in memory (an iretq or a segment reload in the guest reads the memory copy).
  * TYPE is the 4-bit descriptor type, ACCESS the whole access byte (P, DPL, S, type), FLAGS the
  * high nibble of byte 6 (G, D/B, L, AVL). */
-#define PW_GDT_ENTRIES     5      /* null, code, data, TSS (two slots) */
-#define PW_GDT_LIMIT       (PW_GDT_ENTRIES * 8 - 1)
-#define PW_GDT_CODE_TYPE   0xb    /* code, execute/read, accessed preset */
-#define PW_GDT_CODE_ACCESS 0x9b   /* P=1 DPL=0 S=1 type=0xb */
-#define PW_GDT_CODE_FLAGS  0xa    /* G=1 L=1 D=0: 64-bit code */
-#define PW_GDT_DATA_TYPE   0x3    /* data, read/write, accessed preset */
-#define PW_GDT_DATA_ACCESS 0x93   /* P=1 DPL=0 S=1 type=0x3 */
-#define PW_GDT_DATA_FLAGS  0xc    /* G=1 D/B=1 */
-#define PW_SEG_LIMIT       0xffffffffu /* code/data limit in bytes (0xfffff pages, G=1) */
-#define PW_GDT_TSS_TYPE    0xb    /* 64-bit TSS, busy: TR is loaded directly by KVM_SET_SREGS */
-#define PW_GDT_TSS_ACCESS  0x8b   /* P=1 DPL=0 S=0 type=0xb */
-#define PW_GDT_TSS_FLAGS   0x0    /* G=0: the limit is in bytes */
-#define PW_TSS_LIMIT       0x67   /* 104-byte TSS, no I/O bitmap */
-#define PW_TSS_IOMAP_BASE  0x68   /* = limit + 1: no I/O bitmap (ring 0 never reads it) */
-#define PW_IDT_BASE        PW_IDT_GPA
-#define PW_IDT_LIMIT       (256 * 16 - 1) /* 256 16-byte gates: the whole IDT page */
+#define PW_GDT_ENTRIES	   5 /* null, code, data, TSS (two slots) */
+#define PW_GDT_LIMIT	   (PW_GDT_ENTRIES * 8 - 1)
+#define PW_GDT_CODE_TYPE   0xb	       /* code, execute/read, accessed preset */
+#define PW_GDT_CODE_ACCESS 0x9b	       /* P=1 DPL=0 S=1 type=0xb */
+#define PW_GDT_CODE_FLAGS  0xa	       /* G=1 L=1 D=0: 64-bit code */
+#define PW_GDT_DATA_TYPE   0x3	       /* data, read/write, accessed preset */
+#define PW_GDT_DATA_ACCESS 0x93	       /* P=1 DPL=0 S=1 type=0x3 */
+#define PW_GDT_DATA_FLAGS  0xc	       /* G=1 D/B=1 */
+#define PW_SEG_LIMIT	   0xffffffffu /* code/data limit in bytes (0xfffff pages, G=1) */
+#define PW_GDT_TSS_TYPE	   0xb	/* 64-bit TSS, busy: TR is loaded directly by KVM_SET_SREGS */
+#define PW_GDT_TSS_ACCESS  0x8b /* P=1 DPL=0 S=0 type=0xb */
+#define PW_GDT_TSS_FLAGS   0x0	/* G=0: the limit is in bytes */
+#define PW_TSS_LIMIT	   0x67 /* 104-byte TSS, no I/O bitmap */
+#define PW_TSS_IOMAP_BASE  0x68 /* = limit + 1: no I/O bitmap (ring 0 never reads it) */
+#define PW_IDT_BASE	   PW_IDT_GPA
+#define PW_IDT_LIMIT	   (256 * 16 - 1) /* 256 16-byte gates: the whole IDT page */
 
 struct layout_opts {
 	unsigned fault_mode; /* enum pw_fault_mode */
 	bool protect_pt;     /* page tables will sit in a read-only memslot */
-	bool has_1g;         /* CPU supports 1 GiB pages */
+	bool has_1g;	     /* CPU supports 1 GiB pages */
 	unsigned maxphyaddr; /* from CPUID 0x80000008, 0 = 52 */
 	const char *cmdline; /* guest args, joined; may be NULL */
 };
@@ -51,17 +51,17 @@ struct layout {
 	uint64_t pool_next, pool_end; /* free page-table frames after the VMM's tables */
 	unsigned nregions;
 	struct pw_region regions[PW_MAX_REGIONS]; /* sorted by start; covers [0, 4 GiB) */
-	struct pt pt;                             /* the guest's tables, host view */
-	struct pt_handler handler;                /* allocates from the pool in guest RAM */
+	struct pt pt;				  /* the guest's tables, host view */
+	struct pt_handler handler;		  /* allocates from the pool in guest RAM */
 	const struct guest_mem *mem;
 	uint64_t entry, stack_top, boot_info;
 };
 
 enum layout_err {
 	LAYOUT_OK = 0,
-	LAYOUT_ENOMEM,   /* the page-table pool ran out */
-	LAYOUT_ERANGE,   /* the image does not fit the RAM with the fixed regions */
-	LAYOUT_EPAGING,  /* the paging library refused a mapping (a bug: see detail) */
+	LAYOUT_ENOMEM,	 /* the page-table pool ran out */
+	LAYOUT_ERANGE,	 /* the image does not fit the RAM with the fixed regions */
+	LAYOUT_EPAGING,	 /* the paging library refused a mapping (a bug: see detail) */
 	LAYOUT_ECMDLINE, /* the command line is longer than PW_CMDLINE_MAX - 1 */
 };
 

@@ -21,7 +21,7 @@ struct image_segment {
 	uint64_t mem_size;
 	uint64_t file_offset;
 	unsigned flags; /* generic paging flags: PT_READ | PT_WRITE | PT_EXECUTE */
-	unsigned kind;  /* PW_REGION_TEXT, PW_REGION_RODATA or PW_REGION_DATA */
+	unsigned kind;	/* PW_REGION_TEXT, PW_REGION_RODATA or PW_REGION_DATA */
 };
 
 struct image {
@@ -37,22 +37,22 @@ struct image {
 
 enum image_err {
 	IMAGE_OK = 0,
-	IMAGE_EOPEN,      /* cannot open or read the file (detail has strerror) */
-	IMAGE_EDIR,       /* the path is a directory */
-	IMAGE_EEMPTY,     /* zero-length file */
-	IMAGE_ETOO_BIG,   /* larger than RAM allows */
-	IMAGE_ETRUNC,     /* a header or segment extends past the end of the file */
-	IMAGE_ECLASS,     /* ELF but not ELFCLASS64 / little-endian / version 1 */
-	IMAGE_EMACHINE,   /* ELF but not EM_X86_64 */
-	IMAGE_ETYPE,      /* ELF but not ET_EXEC */
-	IMAGE_ENOSEG,     /* no PT_LOAD segment */
-	IMAGE_ETOO_MANY,  /* more than IMAGE_MAX_SEGMENTS loadable segments */
-	IMAGE_EOVERFLOW,  /* an address or size computation overflows */
-	IMAGE_EOVERLAP,   /* two segments overlap */
-	IMAGE_ERANGE,     /* a segment lies outside RAM or on VMM-owned memory (below PW_IMAGE_GPA) */
-	IMAGE_EWX,        /* a segment is both writable and executable */
-	IMAGE_EENTRY,     /* the entry point is not inside an executable segment */
-	IMAGE_EHEADER,    /* a flat image header is inconsistent */
+	IMAGE_EOPEN,	 /* cannot open or read the file (detail has strerror) */
+	IMAGE_EDIR,	 /* the path is a directory */
+	IMAGE_EEMPTY,	 /* zero-length file */
+	IMAGE_ETOO_BIG,	 /* larger than RAM allows */
+	IMAGE_ETRUNC,	 /* a header or segment extends past the end of the file */
+	IMAGE_ECLASS,	 /* ELF but not ELFCLASS64 / little-endian / version 1 */
+	IMAGE_EMACHINE,	 /* ELF but not EM_X86_64 */
+	IMAGE_ETYPE,	 /* ELF but not ET_EXEC */
+	IMAGE_ENOSEG,	 /* no PT_LOAD segment */
+	IMAGE_ETOO_MANY, /* more than IMAGE_MAX_SEGMENTS loadable segments */
+	IMAGE_EOVERFLOW, /* an address or size computation overflows */
+	IMAGE_EOVERLAP,	 /* two segments overlap */
+	IMAGE_ERANGE,  /* a segment lies outside RAM or on VMM-owned memory (below PW_IMAGE_GPA) */
+	IMAGE_EWX,     /* a segment is both writable and executable */
+	IMAGE_EENTRY,  /* the entry point is not inside an executable segment */
+	IMAGE_EHEADER, /* a flat image header is inconsistent */
 	IMAGE_ERR_COUNT
 };
 
@@ -93,6 +93,6 @@ enum image_err image_parse_elf(const uint8_t *buf, size_t len, struct image *img
 
 /* Record err and a one-line detail in e (which may be NULL); return err. */
 enum image_err image_fail(struct image_error *e, enum image_err err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

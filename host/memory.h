@@ -15,8 +15,8 @@ enum mem_err {
 	MEM_OK = 0,
 	MEM_ETOO_SMALL, /* below PW_MEM_MIN */
 	MEM_ETOO_LARGE, /* above PW_MEM_MAX */
-	MEM_EALIGN,     /* not a multiple of 4 KiB */
-	MEM_ENOMEM,     /* mmap failed */
+	MEM_EALIGN,	/* not a multiple of 4 KiB */
+	MEM_ENOMEM,	/* mmap failed */
 };
 
 /* Return a constant description of err. */

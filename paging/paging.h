@@ -70,9 +70,9 @@ void pt_flush_add(struct pt_flush *f, uint64_t va);
 void pt_flush_add_all(struct pt_flush *f);
 
 /* Options for the region calls. */
-#define PT_MAP_HUGE     (1u << 0) /* map_region may use 2 MiB / 1 GiB leaves where aligned */
+#define PT_MAP_HUGE	(1u << 0) /* map_region may use 2 MiB / 1 GiB leaves where aligned */
 #define PT_MAP_NO_SPLIT (1u << 1) /* unmap/protect_region: fail with PT_EHUGE instead of split */
-#define PT_FREE_TABLES  (1u << 2) /* unmap/unmap_region: free tables that became empty */
+#define PT_FREE_TABLES	(1u << 2) /* unmap/unmap_region: free tables that became empty */
 
 /* Create an empty table: allocate and zero a root.
  * Errors: PT_ENOMEM; PT_EFLAGS if maxphyaddr is not in 32..52 (0 selects 52). */
@@ -81,8 +81,8 @@ enum pt_err pt_init(struct pt *pt, const struct pt_handler *h, unsigned maxphyad
 
 /* Adopt existing tables rooted at root (e.g. CR3 of a running guest). Same errors as pt_init,
  * except PT_ENOMEM; PT_EALIGN if root is not 4 KiB aligned or is 0. */
-enum pt_err pt_attach(struct pt *pt, const struct pt_handler *h, uint64_t root,
-		      unsigned maxphyaddr, unsigned features);
+enum pt_err pt_attach(struct pt *pt, const struct pt_handler *h, uint64_t root, unsigned maxphyaddr,
+		      unsigned features);
 
 /* Free every table frame, the root included, through the handler. pt->root becomes 0. */
 void pt_destroy(struct pt *pt);
@@ -110,8 +110,7 @@ enum pt_err pt_protect(struct pt *pt, uint64_t va, unsigned flags, struct pt_flu
 
 /* Point the page containing va at pa (aligned to that page's size) with flags.
  * Errors: PT_EADDR, PT_EALIGN, PT_EFLAGS, PT_ENOTMAPPED. */
-enum pt_err pt_remap(struct pt *pt, uint64_t va, uint64_t pa, unsigned flags,
-		     struct pt_flush *fl);
+enum pt_err pt_remap(struct pt *pt, uint64_t va, uint64_t pa, unsigned flags, struct pt_flush *fl);
 
 /* Map [va, va+len) to [pa, pa+len), 4 KiB aligned. With PT_MAP_HUGE, each step uses the
  * largest page (1 GiB if PT_FEAT_1G, 2 MiB, 4 KiB) whose alignment va and pa share and that fits.
@@ -159,10 +158,10 @@ enum pt_err pt_lookup(const struct pt *pt, uint64_t va, int stop_level, bool all
 
 /* Entries seen on the way to va, for reports: entry[i] and its table PA at level 4 - i. */
 struct pt_trace {
-	int depth;            /* number of entries read (1..4) */
+	int depth; /* number of entries read (1..4) */
 	pte_t entry[PT_LEVELS];
 	uint64_t table_pa[PT_LEVELS];
-	uint64_t pa;          /* translated address when the walk ends at a present leaf */
+	uint64_t pa; /* translated address when the walk ends at a present leaf */
 	bool mapped;
 };
 
@@ -181,11 +180,11 @@ int pt_walk(const struct pt *pt, pt_walk_fn fn, void *arg);
 /* One coalesced range for the dumper: consecutive pages of one size, one flag set, PAs
  * contiguous; or a run of guard entries of one kind. */
 struct pt_range {
-	uint64_t start, end;  /* VA, end exclusive, sign-extended */
-	uint64_t pa;          /* PA of start (present ranges) */
+	uint64_t start, end; /* VA, end exclusive, sign-extended */
+	uint64_t pa;	     /* PA of start (present ranges) */
 	uint64_t page_size;
-	unsigned flags;       /* generic flags (present ranges) */
-	unsigned guard_kind;  /* nonzero for guard ranges */
+	unsigned flags;	     /* generic flags (present ranges) */
+	unsigned guard_kind; /* nonzero for guard ranges */
 };
 
 typedef void (*pt_range_fn)(void *arg, const struct pt_range *r);

@@ -13,38 +13,38 @@
 typedef uint64_t pte_t;
 
 /* Hardware bits, valid at every level unless noted. */
-#define PTE_BIT_P        0
-#define PTE_BIT_W        1
-#define PTE_BIT_U        2
-#define PTE_BIT_PWT      3
-#define PTE_BIT_PCD      4
-#define PTE_BIT_A        5
-#define PTE_BIT_D        6  /* leaves only */
-#define PTE_BIT_PS       7  /* PDPTE: 1 GiB leaf, PDE: 2 MiB leaf; reserved in PML4E */
-#define PTE_BIT_PAT_4K   7  /* in a 4 KiB PTE, bit 7 is PAT */
-#define PTE_BIT_G        8  /* leaves only, needs CR4.PGE */
+#define PTE_BIT_P	 0
+#define PTE_BIT_W	 1
+#define PTE_BIT_U	 2
+#define PTE_BIT_PWT	 3
+#define PTE_BIT_PCD	 4
+#define PTE_BIT_A	 5
+#define PTE_BIT_D	 6  /* leaves only */
+#define PTE_BIT_PS	 7  /* PDPTE: 1 GiB leaf, PDE: 2 MiB leaf; reserved in PML4E */
+#define PTE_BIT_PAT_4K	 7  /* in a 4 KiB PTE, bit 7 is PAT */
+#define PTE_BIT_G	 8  /* leaves only, needs CR4.PGE */
 #define PTE_BIT_PAT_HUGE 12 /* in a 2 MiB / 1 GiB leaf */
-#define PTE_BIT_NX       63 /* needs EFER.NXE */
+#define PTE_BIT_NX	 63 /* needs EFER.NXE */
 
-#define PTE_P        (1ull << PTE_BIT_P)
-#define PTE_W        (1ull << PTE_BIT_W)
-#define PTE_U        (1ull << PTE_BIT_U)
-#define PTE_PWT      (1ull << PTE_BIT_PWT)
-#define PTE_PCD      (1ull << PTE_BIT_PCD)
-#define PTE_A        (1ull << PTE_BIT_A)
-#define PTE_D        (1ull << PTE_BIT_D)
-#define PTE_PS       (1ull << PTE_BIT_PS)
+#define PTE_P	     (1ull << PTE_BIT_P)
+#define PTE_W	     (1ull << PTE_BIT_W)
+#define PTE_U	     (1ull << PTE_BIT_U)
+#define PTE_PWT	     (1ull << PTE_BIT_PWT)
+#define PTE_PCD	     (1ull << PTE_BIT_PCD)
+#define PTE_A	     (1ull << PTE_BIT_A)
+#define PTE_D	     (1ull << PTE_BIT_D)
+#define PTE_PS	     (1ull << PTE_BIT_PS)
 #define PTE_PAT_4K   (1ull << PTE_BIT_PAT_4K)
-#define PTE_G        (1ull << PTE_BIT_G)
+#define PTE_G	     (1ull << PTE_BIT_G)
 #define PTE_PAT_HUGE (1ull << PTE_BIT_PAT_HUGE)
-#define PTE_NX       (1ull << PTE_BIT_NX)
+#define PTE_NX	     (1ull << PTE_BIT_NX)
 
 /* Software marker for not-present entries that are deliberate guards. When P = 0 the CPU
  * ignores every other bit, so bit 9 (AVL) flags a guard and bits 59:52 carry its kind. */
-#define PTE_BIT_GUARD    9
-#define PTE_GUARD        (1ull << PTE_BIT_GUARD)
-#define PTE_GUARD_SHIFT  52
-#define PTE_GUARD_MASK   (0xffull << PTE_GUARD_SHIFT)
+#define PTE_BIT_GUARD	9
+#define PTE_GUARD	(1ull << PTE_BIT_GUARD)
+#define PTE_GUARD_SHIFT 52
+#define PTE_GUARD_MASK	(0xffull << PTE_GUARD_SHIFT)
 
 /* Physical-address fields (bits 51:12, 51:21, 51:30). */
 #define PTE_ADDR_MASK_4K 0x000ffffffffff000ull
@@ -52,22 +52,22 @@ typedef uint64_t pte_t;
 #define PTE_ADDR_MASK_1G 0x000fffffc0000000ull
 
 /* Page sizes and the paging geometry. */
-#define PT_SIZE_4K      0x1000ull
-#define PT_SIZE_2M      0x200000ull
-#define PT_SIZE_1G      0x40000000ull
-#define PT_LEVELS       4   /* level 4 = PML4, 3 = PDPT, 2 = PD, 1 = PT */
-#define PT_ENTRIES      512
-#define PT_VA_BITS      48
-#define PT_PA_BITS_MAX  52
+#define PT_SIZE_4K     0x1000ull
+#define PT_SIZE_2M     0x200000ull
+#define PT_SIZE_1G     0x40000000ull
+#define PT_LEVELS      4 /* level 4 = PML4, 3 = PDPT, 2 = PD, 1 = PT */
+#define PT_ENTRIES     512
+#define PT_VA_BITS     48
+#define PT_PA_BITS_MAX 52
 
 /* Generic mapping flags (architecture-neutral), converted losslessly to and from x86 bits. */
-#define PT_READ     (1u << 0) /* present */
-#define PT_WRITE    (1u << 1) /* R/W */
-#define PT_EXECUTE  (1u << 2) /* absence sets NX */
-#define PT_USER     (1u << 3) /* U/S */
-#define PT_UNCACHED (1u << 4) /* PCD */
-#define PT_DEVICE   (1u << 5) /* PCD|PWT; implies uncached, so not combined with PT_UNCACHED */
-#define PT_GLOBAL   (1u << 6) /* G */
+#define PT_READ	     (1u << 0) /* present */
+#define PT_WRITE     (1u << 1) /* R/W */
+#define PT_EXECUTE   (1u << 2) /* absence sets NX */
+#define PT_USER	     (1u << 3) /* U/S */
+#define PT_UNCACHED  (1u << 4) /* PCD */
+#define PT_DEVICE    (1u << 5) /* PCD|PWT; implies uncached, so not combined with PT_UNCACHED */
+#define PT_GLOBAL    (1u << 6) /* G */
 #define PT_FLAGS_ALL 0x7fu
 
 /* Name table for printing generic flags, in print order. */

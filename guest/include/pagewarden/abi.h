@@ -21,17 +21,17 @@
 
 enum pw_hypercall {
 	PW_HC_CONSOLE = 0,    /* struct pw_hc_console: write a buffer to the console */
-	PW_HC_EXIT = 1,       /* struct pw_hc_exit: stop with a code */
+	PW_HC_EXIT = 1,	      /* struct pw_hc_exit: stop with a code */
 	PW_HC_FAULT = 2,      /* struct pw_hc_fault: report a fault the guest caught */
 	PW_HC_CHECKPOINT = 3, /* struct pw_hc_checkpoint: a marker for tracing and injection */
 	PW_HC_PANIC = 4,      /* struct pw_hc_panic: assert/panic with file:line, stops the guest */
-	PW_HC_TRAP = 5,       /* EAX = vector: exit from a VMM-installed IDT stub (--faults=vmm) */
+	PW_HC_TRAP = 5,	      /* EAX = vector: exit from a VMM-installed IDT stub (--faults=vmm) */
 	PW_HC_RECOVERY = 6,   /* struct pw_recovery: where the VMM resumes an expected fault */
 	PW_HC_COUNT
 };
 
 #define PW_CONSOLE_MAX (1u << 20) /* longest single console write */
-#define PW_STRING_MAX  4096u      /* longest file name or message in a panic */
+#define PW_STRING_MAX  4096u	  /* longest file name or message in a panic */
 
 struct pw_hc_console {
 	uint64_t buf; /* GPA of the bytes */
@@ -45,30 +45,30 @@ struct pw_hc_exit {
 /* Fault kinds, as classified by whoever caught the fault. */
 enum pw_fault_kind {
 	PW_FAULT_NONE = 0,
-	PW_FAULT_NULL,           /* #PF in the null guard page */
+	PW_FAULT_NULL,		 /* #PF in the null guard page */
 	PW_FAULT_STACK_OVERFLOW, /* #PF in a stack's guard page */
-	PW_FAULT_WRITE_PROTECT,  /* write to a read-only page (text, rodata, boot info) */
-	PW_FAULT_NX_EXEC,        /* instruction fetch from a non-executable page */
-	PW_FAULT_HIGH_GUARD,     /* #PF in the high-end guard below 4 GiB */
-	PW_FAULT_HEAP_GROW,      /* first touch of a heap page: mapped and resumed */
-	PW_FAULT_RESERVED_BIT,   /* #PF with RSVD: a reserved bit set in an entry */
-	PW_FAULT_UNMAPPED,       /* any other #PF */
-	PW_FAULT_EXCEPTION,      /* a non-#PF exception (#GP, #UD, #DE, ...): see vector */
-	PW_FAULT_EPT_UNBACKED,   /* guest-physical access with no memslot behind it */
-	PW_FAULT_EPT_READONLY,   /* write to a read-only memslot (--protect-pt) */
-	PW_FAULT_TRIPLE,         /* triple fault: KVM_EXIT_SHUTDOWN */
+	PW_FAULT_WRITE_PROTECT,	 /* write to a read-only page (text, rodata, boot info) */
+	PW_FAULT_NX_EXEC,	 /* instruction fetch from a non-executable page */
+	PW_FAULT_HIGH_GUARD,	 /* #PF in the high-end guard below 4 GiB */
+	PW_FAULT_HEAP_GROW,	 /* first touch of a heap page: mapped and resumed */
+	PW_FAULT_RESERVED_BIT,	 /* #PF with RSVD: a reserved bit set in an entry */
+	PW_FAULT_UNMAPPED,	 /* any other #PF */
+	PW_FAULT_EXCEPTION,	 /* a non-#PF exception (#GP, #UD, #DE, ...): see vector */
+	PW_FAULT_EPT_UNBACKED,	 /* guest-physical access with no memslot behind it */
+	PW_FAULT_EPT_READONLY,	 /* write to a read-only memslot (--protect-pt) */
+	PW_FAULT_TRIPLE,	 /* triple fault: KVM_EXIT_SHUTDOWN */
 	PW_FAULT_KIND_COUNT
 };
 
 /* Who caught a fault. */
 enum pw_caught_by {
 	PW_CAUGHT_GUEST_IDT = 0, /* the guest runtime's own IDT handler */
-	PW_CAUGHT_VMM = 1,       /* a VMM-installed IDT stub exited to the VMM */
-	PW_CAUGHT_EXIT = 2,      /* a VM exit (shutdown, MMIO, read-only slot) */
+	PW_CAUGHT_VMM = 1,	 /* a VMM-installed IDT stub exited to the VMM */
+	PW_CAUGHT_EXIT = 2,	 /* a VM exit (shutdown, MMIO, read-only slot) */
 };
 
 struct pw_hc_fault {
-	uint32_t kind;   /* enum pw_fault_kind */
+	uint32_t kind;	 /* enum pw_fault_kind */
 	uint32_t vector; /* exception vector (14 for #PF) */
 	uint64_t error_code;
 	uint64_t gva; /* CR2 for #PF, else 0 */
@@ -84,7 +84,7 @@ struct pw_hc_fault {
  * at rip: the same outcome the guest's own handler gives under --faults=guest. */
 struct pw_recovery {
 	uint64_t armed;
-	uint64_t rip, rsp, rbx, rbp, r12, r13, r14, r15; /* resume context */
+	uint64_t rip, rsp, rbx, rbp, r12, r13, r14, r15;   /* resume context */
 	uint64_t vector, error_code, cr2, fault_rip, kind; /* filled on a fault */
 };
 
@@ -104,10 +104,10 @@ struct pw_hc_panic {
 /* ---- Boot info -----------------------------------------------------------------------------
  * At PW_BOOT_INFO_GPA, read-only to the guest; RDI holds its address at entry.
  */
-#define PW_BOOT_MAGIC   0x6e64727761776770ull /* "pgwawrdn" */
+#define PW_BOOT_MAGIC	0x6e64727761776770ull /* "pgwawrdn" */
 #define PW_BOOT_VERSION 1
-#define PW_MAX_REGIONS  48
-#define PW_CMDLINE_MAX  1024
+#define PW_MAX_REGIONS	48
+#define PW_CMDLINE_MAX	1024
 
 enum pw_region_kind {
 	PW_REGION_NULL_GUARD = 1,
@@ -119,11 +119,11 @@ enum pw_region_kind {
 	PW_REGION_STACK,       /* main stack */
 	PW_REGION_IST_STACK,   /* #PF / #DF IST stacks */
 	PW_REGION_PT_POOL,     /* page-table frames */
-	PW_REGION_TEXT,        /* image: read-only, executable */
+	PW_REGION_TEXT,	       /* image: read-only, executable */
 	PW_REGION_RODATA,      /* image: read-only, not executable */
-	PW_REGION_DATA,        /* image: data and bss, writable, not executable */
-	PW_REGION_RAM,         /* free RAM, writable, not executable */
-	PW_REGION_HEAP,        /* demand-paged heap */
+	PW_REGION_DATA,	       /* image: data and bss, writable, not executable */
+	PW_REGION_RAM,	       /* free RAM, writable, not executable */
+	PW_REGION_HEAP,	       /* demand-paged heap */
 	PW_REGION_UNBACKED,    /* mapped, but no memslot: second-level guard */
 	PW_REGION_HIGH_GUARD,
 	PW_REGION_KIND_COUNT
@@ -143,25 +143,25 @@ enum pw_fault_mode {
 };
 
 struct pw_boot_info {
-	uint64_t magic;   /* PW_BOOT_MAGIC */
+	uint64_t magic;	  /* PW_BOOT_MAGIC */
 	uint32_t version; /* PW_BOOT_VERSION */
-	uint32_t size;    /* sizeof(struct pw_boot_info) */
+	uint32_t size;	  /* sizeof(struct pw_boot_info) */
 	uint64_t mem_size;
-	uint64_t pt_root;     /* CR3 at entry */
+	uint64_t pt_root;      /* CR3 at entry */
 	uint64_t pt_pool_next; /* first free frame of the page-table pool */
 	uint64_t pt_pool_end;
 	uint64_t heap_start;
 	uint64_t heap_end;
 	uint32_t fault_mode; /* enum pw_fault_mode */
 	uint32_t maxphyaddr;
-	uint32_t features;   /* PW_BOOT_F_* */
+	uint32_t features; /* PW_BOOT_F_* */
 	uint32_t nregions;
 	struct pw_region regions[PW_MAX_REGIONS];
 	uint32_t cmdline_len;
 	char cmdline[PW_CMDLINE_MAX]; /* guest args joined by spaces, NUL-terminated */
 };
 
-#define PW_BOOT_F_1G_PAGES  (1u << 0) /* the CPU supports 1 GiB pages */
+#define PW_BOOT_F_1G_PAGES   (1u << 0) /* the CPU supports 1 GiB pages */
 #define PW_BOOT_F_PROTECT_PT (1u << 1) /* page tables are in a read-only memslot */
 
 /* ---- Flat-image header -------------------------------------------------------------------
@@ -170,12 +170,12 @@ struct pw_boot_info {
  * rodata read-only and data/bss non-executable, and zeroes bss; without it, the whole image is
  * mapped read-write-execute. All addresses are guest-physical.
  */
-#define PW_IMAGE_MAGIC 0x67616d69776770ull /* "pgwimag" */
+#define PW_IMAGE_MAGIC	       0x67616d69776770ull /* "pgwimag" */
 #define PW_IMAGE_HEADER_SEARCH 4096
 
 struct pw_image_header {
 	uint64_t magic;
-	uint64_t checksum; /* ~(magic + text_end + rodata_end + data_end + bss_end) */
+	uint64_t checksum;   /* ~(magic + text_end + rodata_end + data_end + bss_end) */
 	uint64_t text_end;   /* [PW_IMAGE_GPA, text_end): text */
 	uint64_t rodata_end; /* [text_end, rodata_end): read-only data */
 	uint64_t data_end;   /* [rodata_end, data_end): data, present in the file */
@@ -188,19 +188,19 @@ struct pw_image_header {
 static inline const char *pw_fault_kind_name(unsigned kind)
 {
 	static const char *const names[PW_FAULT_KIND_COUNT] = {
-		[PW_FAULT_NONE] = "none",
-		[PW_FAULT_NULL] = "null",
-		[PW_FAULT_STACK_OVERFLOW] = "stack-overflow",
-		[PW_FAULT_WRITE_PROTECT] = "write-protect",
-		[PW_FAULT_NX_EXEC] = "nx-exec",
-		[PW_FAULT_HIGH_GUARD] = "high-guard",
-		[PW_FAULT_HEAP_GROW] = "heap-grow",
-		[PW_FAULT_RESERVED_BIT] = "reserved-bit",
-		[PW_FAULT_UNMAPPED] = "unmapped",
-		[PW_FAULT_EXCEPTION] = "exception",
-		[PW_FAULT_EPT_UNBACKED] = "ept-unbacked",
-		[PW_FAULT_EPT_READONLY] = "ept-readonly",
-		[PW_FAULT_TRIPLE] = "triple-fault",
+	    [PW_FAULT_NONE] = "none",
+	    [PW_FAULT_NULL] = "null",
+	    [PW_FAULT_STACK_OVERFLOW] = "stack-overflow",
+	    [PW_FAULT_WRITE_PROTECT] = "write-protect",
+	    [PW_FAULT_NX_EXEC] = "nx-exec",
+	    [PW_FAULT_HIGH_GUARD] = "high-guard",
+	    [PW_FAULT_HEAP_GROW] = "heap-grow",
+	    [PW_FAULT_RESERVED_BIT] = "reserved-bit",
+	    [PW_FAULT_UNMAPPED] = "unmapped",
+	    [PW_FAULT_EXCEPTION] = "exception",
+	    [PW_FAULT_EPT_UNBACKED] = "ept-unbacked",
+	    [PW_FAULT_EPT_READONLY] = "ept-readonly",
+	    [PW_FAULT_TRIPLE] = "triple-fault",
 	};
 	return kind < PW_FAULT_KIND_COUNT ? names[kind] : "?";
 }
@@ -209,22 +209,22 @@ static inline const char *pw_fault_kind_name(unsigned kind)
 static inline const char *pw_region_kind_name(unsigned kind)
 {
 	static const char *const names[PW_REGION_KIND_COUNT] = {
-		[PW_REGION_NULL_GUARD] = "null-guard",
-		[PW_REGION_BOOT_INFO] = "boot-info",
-		[PW_REGION_GDT] = "gdt",
-		[PW_REGION_IDT] = "idt",
-		[PW_REGION_STUBS] = "fault-stubs",
-		[PW_REGION_STACK_GUARD] = "stack-guard",
-		[PW_REGION_STACK] = "stack",
-		[PW_REGION_IST_STACK] = "ist-stack",
-		[PW_REGION_PT_POOL] = "page-tables",
-		[PW_REGION_TEXT] = "text",
-		[PW_REGION_RODATA] = "rodata",
-		[PW_REGION_DATA] = "data",
-		[PW_REGION_RAM] = "ram",
-		[PW_REGION_HEAP] = "heap",
-		[PW_REGION_UNBACKED] = "unbacked",
-		[PW_REGION_HIGH_GUARD] = "high-guard",
+	    [PW_REGION_NULL_GUARD] = "null-guard",
+	    [PW_REGION_BOOT_INFO] = "boot-info",
+	    [PW_REGION_GDT] = "gdt",
+	    [PW_REGION_IDT] = "idt",
+	    [PW_REGION_STUBS] = "fault-stubs",
+	    [PW_REGION_STACK_GUARD] = "stack-guard",
+	    [PW_REGION_STACK] = "stack",
+	    [PW_REGION_IST_STACK] = "ist-stack",
+	    [PW_REGION_PT_POOL] = "page-tables",
+	    [PW_REGION_TEXT] = "text",
+	    [PW_REGION_RODATA] = "rodata",
+	    [PW_REGION_DATA] = "data",
+	    [PW_REGION_RAM] = "ram",
+	    [PW_REGION_HEAP] = "heap",
+	    [PW_REGION_UNBACKED] = "unbacked",
+	    [PW_REGION_HIGH_GUARD] = "high-guard",
 	};
 	return kind < PW_REGION_KIND_COUNT && names[kind] ? names[kind] : "?";
 }
@@ -233,8 +233,8 @@ static inline const char *pw_region_kind_name(unsigned kind)
 static inline const char *pw_exception_name(unsigned vector)
 {
 	static const char *const names[32] = {
-		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS",
-		"#NP", "#SS", "#GP", "#PF", "#??", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+	    "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#CSO", "#TS",
+	    "#NP", "#SS", "#GP", "#PF", "#??", "#MF", "#AC", "#MC", "#XM", "#VE",  "#CP",
 	};
 	return vector < 32 && names[vector] ? names[vector] : "#??";
 }

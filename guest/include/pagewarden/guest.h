@@ -50,10 +50,10 @@ __attribute__((noreturn)) void exit(int code);
 __attribute__((noreturn, format(printf, 3, 4))) void pw_panic(const char *file, int line,
 							      const char *fmt, ...);
 #define panic(...) pw_panic(__FILE__, __LINE__, __VA_ARGS__)
-#define assert(cond)                                                                       \
-	do {                                                                               \
-		if (!(cond))                                                               \
-			pw_panic(__FILE__, __LINE__, "assertion failed: %s", #cond);        \
+#define assert(cond)                                                                               \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			pw_panic(__FILE__, __LINE__, "assertion failed: %s", #cond);               \
 	} while (0)
 
 /* ---- Talking to the VMM ---- */
@@ -61,7 +61,10 @@ __attribute__((noreturn, format(printf, 3, 4))) void pw_panic(const char *file, 
 /* Issue hypercall nr with arg (a pointer to its argument struct, or a value for PW_HC_TRAP). */
 static inline void pw_hypercall(unsigned nr, uint64_t arg)
 {
-	__asm__ volatile("outl %0, %w1" : : "a"((uint32_t)arg), "Nd"((uint16_t)PW_PORT(nr)) : "memory");
+	__asm__ volatile("outl %0, %w1"
+			 :
+			 : "a"((uint32_t)arg), "Nd"((uint16_t)PW_PORT(nr))
+			 : "memory");
 }
 
 /* Mark a point in the run (tracing, fault-injection triggers). */
@@ -87,10 +90,10 @@ const char *pw_cmdline(void);
 struct pw_fault {
 	bool faulted;
 	unsigned vector;     /* 14 for #PF */
-	unsigned kind;       /* enum pw_fault_kind */
+	unsigned kind;	     /* enum pw_fault_kind */
 	uint64_t error_code; /* as pushed by the CPU (0 for vectors without one) */
-	uint64_t cr2;        /* faulting address for #PF */
-	uint64_t rip;        /* instruction that faulted */
+	uint64_t cr2;	     /* faulting address for #PF */
+	uint64_t rip;	     /* instruction that faulted */
 };
 
 /* Run fn(arg); if it faults, unwind back here and describe the fault in *f (which may be NULL).

@@ -32,31 +32,31 @@
 #define PW_NULL_GUARD_SIZE    0x1000ull
 #define PW_BOOT_INFO_GPA      0x00001000ull
 #define PW_BOOT_INFO_SIZE     0x1000ull
-#define PW_GDT_GPA            0x00002000ull
-#define PW_TSS_GPA            0x00002800ull /* inside the GDT page */
-#define PW_GDT_SIZE           0x1000ull
-#define PW_IDT_GPA            0x00003000ull
-#define PW_IDT_SIZE           0x1000ull
-#define PW_STUBS_GPA          0x00004000ull
-#define PW_STUBS_SIZE         0x1000ull
+#define PW_GDT_GPA	      0x00002000ull
+#define PW_TSS_GPA	      0x00002800ull /* inside the GDT page */
+#define PW_GDT_SIZE	      0x1000ull
+#define PW_IDT_GPA	      0x00003000ull
+#define PW_IDT_SIZE	      0x1000ull
+#define PW_STUBS_GPA	      0x00004000ull
+#define PW_STUBS_SIZE	      0x1000ull
 #define PW_PF_STACK_GUARD_GPA 0x00005000ull
-#define PW_PF_STACK_GPA       0x00006000ull
+#define PW_PF_STACK_GPA	      0x00006000ull
 #define PW_PF_STACK_SIZE      0x4000ull
 #define PW_DF_STACK_GUARD_GPA 0x0000a000ull
-#define PW_DF_STACK_GPA       0x0000b000ull
+#define PW_DF_STACK_GPA	      0x0000b000ull
 #define PW_DF_STACK_SIZE      0x4000ull
 #define PW_STACK_GUARD_GPA    0x0000f000ull
-#define PW_STACK_GPA          0x00010000ull
-#define PW_STACK_SIZE         0x40000ull
-#define PW_PT_POOL_GPA        0x00050000ull
-#define PW_PT_POOL_SIZE       0xb0000ull
-#define PW_IMAGE_GPA          0x00100000ull /* flat images load here; ELF guests link here */
+#define PW_STACK_GPA	      0x00010000ull
+#define PW_STACK_SIZE	      0x40000ull
+#define PW_PT_POOL_GPA	      0x00050000ull
+#define PW_PT_POOL_SIZE	      0xb0000ull
+#define PW_IMAGE_GPA	      0x00100000ull /* flat images load here; ELF guests link here */
 
-#define PW_HEAP_ALIGN   0x200000ull
-#define PW_HEAP_MAX     0x10000000ull /* 256 MiB: the pool holds the 4K tables for that */
+#define PW_HEAP_ALIGN	   0x200000ull
+#define PW_HEAP_MAX	   0x10000000ull /* 256 MiB: the pool holds the 4K tables for that */
 #define PW_HIGH_GUARD_GPA  0xffe00000ull
 #define PW_HIGH_GUARD_SIZE 0x200000ull
-#define PW_MAP_END         0x100000000ull /* the identity map covers [0, 4 GiB) */
+#define PW_MAP_END	   0x100000000ull /* the identity map covers [0, 4 GiB) */
 
 /* RAM size limits (-m/--mem). */
 #define PW_MEM_DEFAULT 0x4000000ull  /* 64 MiB */
