@@ -1,7 +1,10 @@
 /* The run's fault list. */
 #include "fault.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "pagewarden/pf_error.h"
 
 #define FAULT_LIST_FIRST_CAP 16
 
@@ -13,6 +16,33 @@ const char *fault_caught_by_name(unsigned caught_by)
 	    [PW_CAUGHT_EXIT] = "exit",
 	};
 	return caught_by < sizeof(names) / sizeof(names[0]) ? names[caught_by] : "?";
+}
+
+int fault_format(char *buf, size_t n, const struct fault_record *f)
+{
+	const char *tail = f->recovered ? "recovered" : "not recovered";
+	const char *by = fault_caught_by_name(f->caught_by);
+	char bits[32];
+
+	if (f->kind == PW_FAULT_EPT_UNBACKED || f->kind == PW_FAULT_EPT_READONLY)
+		return snprintf(buf, n, "%s %s at gpa 0x%llx rip 0x%llx, caught by %s, %s",
+				pw_fault_kind_name(f->kind), f->access ? f->access : "access",
+				(unsigned long long)f->gpa, (unsigned long long)f->rip, by, tail);
+	if (f->kind == PW_FAULT_TRIPLE)
+		return snprintf(buf, n, "%s at rip 0x%llx cr2 0x%llx rsp 0x%llx: %s, caught by %s, %s",
+				pw_fault_kind_name(f->kind), (unsigned long long)f->rip,
+				(unsigned long long)f->gva, (unsigned long long)f->rsp,
+				f->diagnosis ? f->diagnosis : "unknown cause", by, tail);
+	if (f->vector != 14)
+		return snprintf(buf, n, "%s %s (vector %u) rip 0x%llx err 0x%llx, caught by %s, %s",
+				pw_fault_kind_name(f->kind), pw_exception_name(f->vector),
+				f->vector, (unsigned long long)f->rip,
+				(unsigned long long)f->error_code, by, tail);
+	pf_err_str(bits, sizeof(bits), f->error_code);
+	return snprintf(buf, n, "%s #PF at 0x%llx rip 0x%llx err 0x%llx (%s), caught by %s, %s",
+			pw_fault_kind_name(f->kind), (unsigned long long)f->gva,
+			(unsigned long long)f->rip, (unsigned long long)f->error_code, bits, by,
+			tail);
 }
 
 bool fault_list_append(struct fault_list *l, const struct fault_record *f)

@@ -20,6 +20,8 @@ struct fault_record {
 	uint64_t rip, rsp;
 	unsigned caught_by; /* enum pw_caught_by */
 	bool recovered;	    /* the guest went on after it */
+	const char *access;    /* exits: "read" or "write"; NULL otherwise (static string) */
+	const char *diagnosis; /* triple faults: the VMM's best explanation; NULL otherwise */
 };
 
 /* A guest that faults in a loop (demand paging a 256 MiB heap is 65536 faults) must not make
@@ -34,6 +36,11 @@ struct fault_list {
 
 /* Name of a catcher as reports print it ("guest-idt", "vmm", "exit"); "?" if unknown. */
 const char *fault_caught_by_name(unsigned caught_by);
+
+/* Format the one-line description of f every report prints (no newline):
+ * "null #PF at 0x8 rip 0x100123 err 0x0 (-), caught by guest-idt, recovered". Returns the
+ * length, like snprintf. */
+int fault_format(char *buf, size_t n, const struct fault_record *f);
 
 /* Append a copy of f; false (and dropped counted) if the list is full or memory ran out. */
 bool fault_list_append(struct fault_list *l, const struct fault_record *f);

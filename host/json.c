@@ -100,7 +100,11 @@ static void json_fault(FILE *f, const struct fault_record *x)
 {
 	fputs("    {\"kind\": ", f);
 	json_string(f, pw_fault_kind_name(x->kind));
-	fprintf(f, ", \"vector\": %u, \"gva\": ", x->vector);
+	/* ept-* exits are no exception: no vector */
+	if (x->kind == PW_FAULT_EPT_UNBACKED || x->kind == PW_FAULT_EPT_READONLY)
+		fputs(", \"vector\": null, \"gva\": ", f);
+	else
+		fprintf(f, ", \"vector\": %u, \"gva\": ", x->vector);
 	json_hex(f, x->gva);
 	fputs(", \"gpa\": ", f);
 	if (x->gpa_valid)
@@ -115,7 +119,16 @@ static void json_fault(FILE *f, const struct fault_record *x)
 	json_hex(f, x->rsp);
 	fputs(", \"caught_by\": ", f);
 	json_string(f, fault_caught_by_name(x->caught_by));
-	fprintf(f, ", \"recovered\": %s}", x->recovered ? "true" : "false");
+	fprintf(f, ", \"recovered\": %s", x->recovered ? "true" : "false");
+	if (x->access) {
+		fputs(", \"access\": ", f);
+		json_string(f, x->access);
+	}
+	if (x->diagnosis) {
+		fputs(", \"diagnosis\": ", f);
+		json_string(f, x->diagnosis);
+	}
+	fputc('}', f);
 }
 
 static void json_faults(FILE *f, const struct run *r)

@@ -3,6 +3,7 @@
  * page tables with the paging library, does a little real work, and exits 0.
  * The tour is a table of stops; later stops (the guard-page tour) are added to `tour` below. */
 #include <pagewarden/guest.h>
+#include <pagewarden/pf_error.h>
 
 #include "paging.h"
 
@@ -195,6 +196,63 @@ static void do_work(void)
 	printf("uppercased in place: \"%s\"\n", demo_name);
 }
 
+/* A `ret` in data (RW NX): calling it must fault with I/D. */
+static uint8_t data_ret[] = {0xc3};
+
+/* One guard of the guard-page tour: how to touch it, where, and the kind that must come back. */
+struct guard_visit {
+	const char *what;
+	bool (*probe)(uint64_t addr, struct pw_fault *f);
+	uint64_t addr;
+	unsigned kind;
+};
+
+/* Touch addr with probe and print one line: the kind, address and error code decoded. Returns
+ * true if it faulted with the expected kind. */
+static bool visit(const struct guard_visit *g)
+{
+	struct pw_fault f;
+	char bits[32];
+	bool ok;
+
+	ok = g->probe(g->addr, &f) && f.kind == g->kind;
+	pf_err_str(bits, sizeof(bits), f.error_code);
+	printf("  %-22s %-14s %s at %#lx err %#lx (%s) rip %#lx: %s\n", g->what,
+	       pw_fault_kind_name(f.kind), pw_exception_name(f.vector), f.cr2, f.error_code,
+	       bits, f.rip, ok ? "caught, recovered" : "UNEXPECTED");
+	return ok;
+}
+
+/* Stop 5: each guard in turn, caught and recovered; same kinds under --faults=guest and vmm. */
+static void guard_tour(void)
+{
+	const struct guard_visit guards[] = {
+	    {"null pointer read", pw_probe_read, 0x8, PW_FAULT_NULL},
+	    {"stack guard read", pw_probe_read, PW_STACK_GUARD_GPA + 0x10, PW_FAULT_STACK_OVERFLOW},
+	    {"write to text", pw_probe_write, (uint64_t)(uintptr_t)main, PW_FAULT_WRITE_PROTECT},
+	    {"call into data", pw_probe_exec, (uint64_t)(uintptr_t)data_ret, PW_FAULT_NX_EXEC},
+	    {"high guard read", pw_probe_read, PW_HIGH_GUARD_GPA + 0x20, PW_FAULT_HIGH_GUARD},
+	    {"non-canonical read", pw_probe_read, 0x8000000000000000ull, PW_FAULT_EXCEPTION},
+	};
+	unsigned caught = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(guards); i++)
+		caught += visit(&guards[i]);
+	printf("  %u of %zu guards caught\n", caught, ARRAY_SIZE(guards));
+}
+
+/* Stop 6: the heap grows on first touch, a page at a time. */
+static void grow_heap(void)
+{
+	const struct pw_boot_info *bi = pw_boot_info();
+	unsigned pages = 4;
+
+	for (unsigned i = 0; i < pages; i++)
+		((volatile uint64_t *)(uintptr_t)(bi->heap_start + i * PW_PAGE_SIZE))[0] = i + 1;
+	printf("  touched %u heap pages from %#lx: each mapped on its first fault\n", pages,
+	       bi->heap_start);
+}
+
 /* One stop of the tour: a heading and what to show under it. */
 struct tour_stop {
 	const char *title;
@@ -206,7 +264,8 @@ static const struct tour_stop tour[] = {
     {"layout from the boot info", show_layout},
     {"the guest's own page tables (paging library, live CR3)", show_paging},
     {"some work", do_work},
-    /* The guard-page tour adds its stops here. */
+    {"the guard-page tour (pw_expect_fault)", guard_tour},
+    {"heap growth", grow_heap},
 };
 
 int main(void)

@@ -1,6 +1,7 @@
 /* The exception dispatcher (--faults=guest): classify the fault with the boot-info layout, then
  * grow the heap and retry, unwind an armed pw_expect_fault, or report a crash and stop.
  * docs/faults.md describes the kinds and the reports. */
+#include <pagewarden/classify.h>
 #include <pagewarden/guest.h>
 #include <pagewarden/live_pt.h>
 #include <pagewarden/pf_error.h>
@@ -44,40 +45,14 @@ __attribute__((noreturn)) static void stop_hard(void)
 		__asm__ volatile("cli; lidt %0; ud2" : : "m"(no_idt));
 }
 
-/* Kind of a #PF in a region of kind rkind, or NONE if the region does not decide it. */
-static unsigned pf_kind_of_region(unsigned rkind)
+/* Kind of a #PF with the shared classifier (classify.h). With use_layout false (nested faults)
+ * the boot info is not read, as it may be what faulted. */
+static unsigned classify_pf(uint64_t cr2, uint64_t err, bool use_layout)
 {
-	switch (rkind) {
-	case PW_REGION_NULL_GUARD:
-		return PW_FAULT_NULL;
-	case PW_REGION_STACK_GUARD:
-		return PW_FAULT_STACK_OVERFLOW;
-	case PW_REGION_HIGH_GUARD:
-		return PW_FAULT_HIGH_GUARD;
-	default:
-		return PW_FAULT_NONE;
-	}
-}
+	const struct pw_boot_info *bi = use_layout ? pw_boot_info() : NULL;
 
-/* Classify a #PF: reserved bits first (RSVD comes with P=1 and would look like a rights fault),
- * then the guard regions, rights violations, and a not-present touch of the heap. With
- * use_layout false (nested faults) the boot info is not read, as it may be what faulted. */
-static unsigned pf_classify(uint64_t err, uint64_t cr2, bool use_layout)
-{
-	const struct pw_region *r = use_layout ? pw_region_at(cr2) : NULL;
-	unsigned kind = r ? pf_kind_of_region(r->kind) : PW_FAULT_NONE;
-
-	if (err & PF_ERR_RSVD)
-		return PW_FAULT_RESERVED_BIT;
-	if (kind != PW_FAULT_NONE)
-		return kind;
-	if ((err & PF_ERR_P) && (err & PF_ERR_W))
-		return PW_FAULT_WRITE_PROTECT;
-	if ((err & PF_ERR_P) && (err & PF_ERR_ID))
-		return PW_FAULT_NX_EXEC;
-	if (!(err & PF_ERR_P) && r && r->kind == PW_REGION_HEAP)
-		return PW_FAULT_HEAP_GROW;
-	return PW_FAULT_UNMAPPED;
+	return bi ? pw_classify_pf(bi->regions, bi->nregions, cr2, err)
+		  : pw_classify_pf(NULL, 0, cr2, err);
 }
 
 /* Describe the exception in tf. */
@@ -87,7 +62,7 @@ static struct fault classify(const struct pw_trap_frame *tf, bool use_layout)
 
 	if (tf->vector == VECTOR_PF) {
 		f.cr2 = pw_read_cr2();
-		f.kind = pf_classify(tf->error_code, f.cr2, use_layout);
+		f.kind = classify_pf(f.cr2, tf->error_code, use_layout);
 	}
 	return f;
 }

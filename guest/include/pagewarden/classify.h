@@ -1,0 +1,72 @@
+/* The one #PF classifier, shared by the guest runtime (--faults=guest) and the VMM (--faults=vmm)
+ * so that the same fault gets the same kind whoever catches it. Input: a region list (the boot
+ * info's, or the VMM's layout: the same list), CR2 and the error code. Freestanding.
+ * docs/faults.md has the table of kinds in the order tested here.
+ */
+#ifndef PAGEWARDEN_CLASSIFY_H
+#define PAGEWARDEN_CLASSIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "abi.h"
+#include "pf_error.h"
+
+/* Region of regions[0..n) containing addr, or NULL. regions may be NULL when n is 0. */
+static inline const struct pw_region *pw_regions_find(const struct pw_region *regions, unsigned n,
+						      uint64_t addr)
+{
+	for (unsigned i = 0; i < n; i++) {
+		/* Written as a difference so a region ending at 2^64 cannot overflow. */
+		if (addr >= regions[i].start && addr - regions[i].start < regions[i].size)
+			return &regions[i];
+	}
+	return NULL;
+}
+
+/* Kind of a #PF in a region of kind rkind, or PW_FAULT_NONE if the region does not decide it. */
+static inline unsigned pw_pf_kind_of_region(unsigned rkind)
+{
+	switch (rkind) {
+	case PW_REGION_NULL_GUARD:
+		return PW_FAULT_NULL;
+	case PW_REGION_STACK_GUARD:
+		return PW_FAULT_STACK_OVERFLOW;
+	case PW_REGION_HIGH_GUARD:
+		return PW_FAULT_HIGH_GUARD;
+	default:
+		return PW_FAULT_NONE;
+	}
+}
+
+/* Classify a #PF at cr2 with error code err: reserved bits first (RSVD comes with P=1 and would
+ * look like a rights fault), then the guard regions, rights violations, and a not-present touch
+ * of the heap. Pass n = 0 to classify without a layout (a nested fault, where the layout may be
+ * what faulted). */
+static inline unsigned pw_classify_pf(const struct pw_region *regions, unsigned n, uint64_t cr2,
+				      uint64_t err)
+{
+	const struct pw_region *r = pw_regions_find(regions, n, cr2);
+	unsigned kind = r ? pw_pf_kind_of_region(r->kind) : PW_FAULT_NONE;
+
+	if (err & PF_ERR_RSVD)
+		return PW_FAULT_RESERVED_BIT;
+	if (kind != PW_FAULT_NONE)
+		return kind;
+	if ((err & PF_ERR_P) && (err & PF_ERR_W))
+		return PW_FAULT_WRITE_PROTECT;
+	if ((err & PF_ERR_P) && (err & PF_ERR_ID))
+		return PW_FAULT_NX_EXEC;
+	if (!(err & PF_ERR_P) && r && r->kind == PW_REGION_HEAP)
+		return PW_FAULT_HEAP_GROW;
+	return PW_FAULT_UNMAPPED;
+}
+
+/* Classify exception vector (14 = #PF, which needs cr2 and err; any other is an "exception"). */
+static inline unsigned pw_classify(const struct pw_region *regions, unsigned n, unsigned vector,
+				   uint64_t cr2, uint64_t err)
+{
+	return vector == 14 ? pw_classify_pf(regions, n, cr2, err) : PW_FAULT_EXCEPTION;
+}
+
+#endif

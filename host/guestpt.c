@@ -1,0 +1,82 @@
+/* The guest's page tables from the VMM's side. */
+#include "guestpt.h"
+
+#include <string.h>
+
+/* A frame from the top of the pool, or 0 when the VMM's cursor meets the guest's start. */
+static uint64_t guest_pt_alloc(void *ctx)
+{
+	struct guest_pt *g = ctx;
+
+	if (g->pool_top <= g->pool_floor)
+		return 0;
+	g->pool_top -= PW_PAGE_SIZE;
+	return g->pool_top;
+}
+
+/* Frames are never reused: the guest may still hold a stale pointer in its caches. */
+static void guest_pt_free(void *ctx, uint64_t pa)
+{
+	(void)ctx;
+	(void)pa;
+}
+
+/* Host pointer to a table frame through the one checked helper. A hostile guest may point an
+ * entry outside RAM; the library cannot take NULL, so that table reads as empty (and a write to
+ * it is lost: the guest's tables are broken anyway). */
+static void *guest_pt_phys_to_virt(void *ctx, uint64_t pa)
+{
+	struct guest_pt *g = ctx;
+	void *p = gpa_to_host(g->mem, pa, PW_PAGE_SIZE);
+
+	if (p)
+		return p;
+	memset(g->outside, 0, sizeof(g->outside));
+	return g->outside;
+}
+
+void guest_pt_init(struct guest_pt *g, const struct layout *l)
+{
+	if (!l) {
+		*g = (struct guest_pt){0};
+		return;
+	}
+	*g = (struct guest_pt){
+	    .boot_cr3 = l->pt.root,
+	    .pt = l->pt,
+	    .h = {.alloc_frame = guest_pt_alloc,
+		  .free_frame = guest_pt_free,
+		  .phys_to_virt = guest_pt_phys_to_virt},
+	    .mem = l->mem,
+	    .pool_floor = l->pool_next,
+	    .pool_top = l->pool_end,
+	};
+	g->h.ctx = g;
+	g->pt.h = &g->h;
+}
+
+/* Point g at the tables rooted at cr3. */
+static void guest_pt_root(struct guest_pt *g, uint64_t cr3)
+{
+	g->h.ctx = g; /* g may have been copied since init */
+	g->pt.h = &g->h;
+	g->pt.root = cr3 & PTE_ADDR_MASK_4K;
+}
+
+bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t *gpa)
+{
+	if (!g->mem)
+		return false;
+	guest_pt_root(g, cr3);
+	return pt_query(&g->pt, va, gpa, NULL, NULL) == PT_OK;
+}
+
+enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
+{
+	uint64_t page = va & ~(PW_PAGE_SIZE - 1);
+
+	if (!g->mem)
+		return PT_ENOMEM;
+	guest_pt_root(g, cr3);
+	return pt_map(&g->pt, page, page, PT_SIZE_4K, PT_READ | PT_WRITE, NULL);
+}

@@ -1,0 +1,36 @@
+/* The guest's live page tables seen from the VMM: translate a guest-virtual address with the
+ * paging library's walk (pt_query), and map heap pages for --faults=vmm with frames from the TOP
+ * of the page-table pool. The guest runtime allocates from the bottom (boot info pt_pool_next
+ * upward), the VMM from pt_pool_end downward, so the two never hand out the same frame until the
+ * pool is exhausted (docs/faults.md, "Heap growth frames"). */
+#ifndef PW_HOST_GUESTPT_H
+#define PW_HOST_GUESTPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "layout.h"
+#include "memory.h"
+#include "paging.h"
+
+struct guest_pt {
+	struct pt pt;		/* root: the CR3 of the last attach */
+	struct pt_handler h;
+	const struct guest_mem *mem; /* NULL: no layout, nothing translates */
+	uint64_t boot_cr3;	/* the root the guest booted on */
+	uint64_t pool_floor;	/* lowest frame the VMM may take: the guest's cursor at boot */
+	uint64_t pool_top;	/* the VMM's cursor: frames below it are taken, downward */
+	uint64_t outside[512];	/* what a table outside guest RAM reads as: empty */
+};
+
+/* Prepare g over layout l (call once, before the run; l may be NULL in unit tests). */
+void guest_pt_init(struct guest_pt *g, const struct layout *l);
+
+/* Walk the tables rooted at cr3 (low bits ignored) for va: true and *gpa when mapped. */
+bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t *gpa);
+
+/* Map the 4 KiB page holding va read-write, not executable, identity, in the tables at cr3.
+ * PT_ENOMEM when the VMM's end of the pool reaches the guest's. The caller owes the TLB work. */
+enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va);
+
+#endif
