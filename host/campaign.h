@@ -1,0 +1,90 @@
+/* Fault-injection campaigns: a golden run, then many experiments, each a SPEC applied to a VM
+ * reset from a post-boot snapshot. `./vmm --inject SPEC IMAGE` is a campaign of one.
+ * docs/fault-injection.md explains the models, triggers, outcomes and sharding. */
+#ifndef PW_HOST_CAMPAIGN_H
+#define PW_HOST_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "inject.h"
+#include "loader.h"
+
+enum campaign_outcome {
+	OUT_BENIGN = 0, /* stopped as the golden run did, same output and exit code */
+	OUT_SDC,	/* stopped normally, but output or exit code differ: silent corruption */
+	OUT_DETECTED,	/* the guest or the VMM caught and reported it (panic, fault, trap, MMIO) */
+	OUT_CRASH,	/* triple fault, internal error, entry failure, host fault */
+	OUT_HANG,	/* the hang budget ran out */
+	OUT_VMM_ERROR,	/* the injection or the VMM failed: not a guest outcome */
+	OUT_COUNT
+};
+
+#define CAMPAIGN_MAX_MODELS INJ_MODEL_COUNT
+
+struct campaign_opts {
+	const char *image;
+	uint64_t mem;
+	uint64_t runs;	       /* --runs N */
+	uint64_t seed;	       /* --seed S */
+	unsigned models;       /* --model: bit per enum inject_model; 0 = default mix */
+	unsigned jobs;	       /* --jobs J worker processes */
+	unsigned shard, nshards; /* --shard K/N (K 1-based); 0/0 = all */
+	const char *out;       /* --out FILE: JSONL */
+	const char *csv;       /* --csv FILE */
+	uint64_t budget_exits; /* --budget-exits: 0 = 10x golden + 100 */
+	double budget_ms;      /* --budget-ms: 0 = 20x golden, at least 20 ms */
+	bool progress;	       /* progress line on stderr */
+	const char *spec;      /* --inject SPEC: one experiment */
+};
+
+/* One experiment's result: fixed size, so workers can send it through a pipe in one write. */
+struct campaign_result {
+	uint64_t index;
+	char spec[INJECT_SPEC_MAX];
+	uint8_t model, outcome, stop, applied;
+	uint8_t deterministic, tlb_flushed, pad[2];
+	int64_t exit_code;
+	uint64_t nexits, hash, pages_restored, rip;
+	char detail[160];
+};
+
+/* What the golden run did, from the snapshot on. */
+struct campaign_golden {
+	unsigned stop;
+	int64_t exit_code;
+	uint64_t hash, nexits, hypercalls, checkpoints, insns, wall_ns;
+};
+
+/* Name of an outcome ("sdc"); "?" if out of range. */
+const char *campaign_outcome_name(enum campaign_outcome o);
+
+/* Parse `campaign` options (argv[0] = "campaign") into o; on error msg (n bytes) says why. */
+int campaign_parse(int argc, char *const argv[], struct campaign_opts *o, bool *summarize,
+		   int *first_file, char *msg, size_t n);
+
+/* Run the campaign o describes (fork workers, merge, write files, print the summary); returns
+ * ./vmm's exit status. */
+int campaign_main(const struct campaign_opts *o);
+
+/* ./vmm --inject SPEC: run one experiment and print its result; returns the guest's status. */
+int campaign_inject_one(const struct campaign_opts *o);
+
+/* ---- campaign_report.c ---- */
+
+/* Write r as one JSONL line (with image and mem, enough to re-run it alone). */
+void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const char *image,
+			  uint64_t mem);
+
+/* Write the CSV header, or one CSV row. */
+void campaign_write_csv_header(FILE *f);
+void campaign_write_csv(FILE *f, const struct campaign_result *r);
+
+/* counts[model][outcome] -> the summary table with 95% Wilson intervals. */
+void campaign_print_summary(FILE *f, uint64_t counts[INJ_MODEL_COUNT][OUT_COUNT]);
+
+/* Merge JSONL files and print their summary; returns the exit status. */
+int campaign_summarize(int nfiles, char *const files[]);
+
+#endif

@@ -1,0 +1,115 @@
+/* Campaigns on the workload guest: the same seed gives the same results, the shards together
+ * are the whole campaign, resets replay the golden run, --summarize reads the results back. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_helper.h"
+#include "status.h"
+
+/* Sorted lines of text (in place), so result sets compare regardless of order. */
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *sorted_lines(char *text)
+{
+	char *lines[4096], *out, *save = NULL;
+	size_t n = 0, len = strlen(text) + 1;
+
+	for (char *l = strtok_r(text, "\n", &save); l && n < 4096; l = strtok_r(NULL, "\n", &save))
+		lines[n++] = l;
+	qsort(lines, n, sizeof(lines[0]), cmp_line);
+	out = calloc(1, len + 1);
+	for (size_t i = 0; i < n; i++)
+		strcat(strcat(out, lines[i]), "\n");
+	return out;
+}
+
+/* Run a campaign of 120 experiments with extra args, results in path. The wall-clock hang
+ * budget is generous here: tests run in parallel, and an experiment that needs 5 ms alone
+ * must not turn into a hang on a loaded machine. */
+static void campaign(const char *path, const char *jobs, const char *shard)
+{
+	struct proc_result r;
+
+	require_kvm();
+	if (shard)
+		r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--budget-ms", "300", "--jobs", jobs, "--shard",
+			    shard, "--out", path, guest("workload.elf"), NULL);
+	else
+		r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--budget-ms", "300", "--jobs", jobs, "--out",
+			    path, guest("workload.elf"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect(strstr(r.out, "all ") != NULL, "no summary: %s", r.out);
+	proc_result_free(&r);
+}
+
+Test(campaign, same_seed_same_results_whatever_the_jobs)
+{
+	const char *a = temp_path("a.jsonl"), *b = temp_path("b.jsonl");
+
+	campaign(a, "1", NULL);
+	campaign(b, "2", NULL);
+	cr_expect_str_eq(read_text(a), read_text(b));
+}
+
+Test(campaign, shards_together_equal_the_whole_campaign)
+{
+	const char *all = temp_path("all.jsonl"), *s1 = temp_path("s1.jsonl"),
+		   *s2 = temp_path("s2.jsonl"), *s3 = temp_path("s3.jsonl");
+	char *joined;
+
+	campaign(all, "2", NULL);
+	campaign(s1, "1", "1/3");
+	campaign(s2, "1", "2/3");
+	campaign(s3, "1", "3/3");
+	joined = calloc(1, 1 << 20);
+	strcat(strcat(strcat(joined, read_text(s1)), read_text(s2)), read_text(s3));
+	cr_expect_str_eq(sorted_lines(joined), sorted_lines(read_text(all)));
+	free(joined);
+}
+
+Test(campaign, resets_replay_the_golden_run)
+{
+	const char *path = temp_path("r.jsonl");
+	char *text, *save = NULL;
+	int benign = 0;
+
+	campaign(path, "1", NULL);
+	text = read_text(path);
+	/* Every benign experiment matched the golden output hash and stop; after 120 resets in a
+	 * row they also all took the golden run's exit count. */
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		if (!json_has(l, "outcome", "\"benign\""))
+			continue;
+		benign++;
+		cr_expect(json_has(l, "exits", "2"), "%s", l);
+		cr_expect(json_has(l, "hash", "\"62c894a5b9d4002b\"") ||
+			      json_has(l, "applied", "true"),
+			  "%s", l);
+	}
+	cr_expect_gt(benign, 30);
+}
+
+Test(campaign, summarize_merges_result_files)
+{
+	const char *path = temp_path("m.jsonl");
+	struct proc_result r;
+
+	campaign(path, "2", NULL);
+	r = vmm_run("campaign", "--summarize", path, path, NULL);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "all         240") != NULL, "%s", r.out);
+	proc_result_free(&r);
+}
+
+Test(campaign, bad_options_are_refused)
+{
+	struct proc_result r = vmm_run("campaign", "--shard", "4/3", "x.elf", NULL);
+
+	cr_expect_eq(r.status, PW_STATUS_USAGE);
+	cr_expect(strstr(r.err, "--shard '4/3': want K/N with 1 <= K <= N") != NULL, "%s", r.err);
+	proc_result_free(&r);
+}
