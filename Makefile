@@ -10,7 +10,7 @@ CC := gcc
 endif
 
 CFLAGS ?= -O2 -g
-HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include -Ihost $(CFLAGS)
+HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include -Ihost -Ifuzz $(CFLAGS)
 GUEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-ffreestanding -mno-red-zone -mgeneral-regs-only -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fcf-protection=none -nostdlib -mno-mmx -mno-sse \
@@ -18,6 +18,9 @@ GUEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 GUEST_LDFLAGS := -nostdlib -static -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
 	-Wl,-z,noexecstack -T guest/guest.ld
 HOST_LIBS := $(shell pkg-config --exists libseccomp 2>/dev/null && echo -lseccomp)
+ifneq ($(HOST_LIBS),)
+HOST_CFLAGS += -DHAVE_SECCOMP
+endif
 ifneq ($(shell pkg-config --exists capstone 2>/dev/null && echo yes),)
 HOST_CFLAGS += -DHAVE_CAPSTONE
 HOST_LIBS += -lcapstone
@@ -27,6 +30,9 @@ PAGING_SRC := $(wildcard paging/*.c)
 HOST_SRC := $(filter-out host/main.c,$(wildcard host/*.c))
 GUEST_RT_SRC := $(wildcard guest/lib/*.c) $(wildcard guest/lib/*.S)
 TEST_SRC := $(wildcard tests/test_*.c)
+# The fuzz targets' entry points: linked into the tests too, which replay fuzz/regress/.
+FUZZ_SRC := $(filter-out fuzz/fuzz_main.c,$(wildcard fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
 TEST_GUEST_SRC := $(wildcard tests/guests/*.c)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_HELPER_SRC := $(wildcard bench/helpers/*.c)
@@ -35,7 +41,7 @@ PAGING_OBJ := $(PAGING_SRC:%.c=$(B)/host/%.o)
 PAGING_GUEST_OBJ := $(PAGING_SRC:%.c=$(B)/guest/%.o)
 HOST_OBJ := $(HOST_SRC:%.c=$(B)/host/%.o)
 GUEST_RT_OBJ := $(patsubst %,$(B)/guest/%.o,$(basename $(GUEST_RT_SRC)))
-TEST_OBJ := $(TEST_SRC:%.c=$(B)/host/%.o)
+TEST_OBJ := $(TEST_SRC:%.c=$(B)/host/%.o) $(FUZZ_SRC:%.c=$(B)/host/%.o)
 TEST_GUESTS := $(TEST_GUEST_SRC:tests/guests/%.c=$(B)/tests/guests/%.bin) \
 	$(TEST_GUEST_SRC:tests/guests/%.c=$(B)/tests/guests/%.elf)
 BENCHES := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
@@ -139,6 +145,54 @@ test: deps-test
 test-run: build $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS)
 	$(FREESTANDING_TEST) --jobs 2
 	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $(TEST_BIN) --jobs 2
+
+# ---- sanitizers: the host side with ASan+UBSan in $(O)/asan, the whole suite against it ----
+# ./vmm is the sanitized one while this runs, and rebuilt plainly afterwards. Leak checking is
+# off here (the test processes keep their captures until exit); make valgrind checks ./vmm's.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+.PHONY: test-asan valgrind fuzz fuzz-run deps-fuzz
+test-asan: deps-test
+	@rm -f vmm; st=0; ASAN_OPTIONS=detect_leaks=0 \
+	$(MAKE) --no-print-directory O=$(B)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="$(ASAN_FLAGS)" \
+		test-run || st=$$?; \
+	rm -f vmm; $(MAKE) --no-print-directory build >/dev/null || st=1; exit $$st
+
+# valgrind on ./vmm with the demo guest and a crashing one; see docs/security.md for why KVM's
+# ioctls need the suppressions in tests/valgrind.supp.
+valgrind: build $(B)/tests/guests/triple.bin
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--suppressions=tests/valgrind.supp ./vmm -q --no-sandbox guest.bin >/dev/null
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--suppressions=tests/valgrind.supp ./vmm -q --no-sandbox $(B)/tests/guests/triple.bin \
+		>/dev/null 2>&1; test $$? = 75
+
+# ---- fuzzing: one libFuzzer binary per fuzz/fuzz_<target>.c, FUZZ_SECONDS each ----
+FUZZ_SECONDS ?= 30
+FUZZ_B := $(B)/fuzz
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ipaging -Iguest/include -Ihost -Ifuzz \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	$(filter -DHAVE_%,$(HOST_CFLAGS))
+deps-fuzz:
+	@scripts/deps.sh fuzz
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory fuzz-run
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_main.c fuzz/fuzz.h $(HOST_SRC) $(PAGING_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -DFUZZ_TARGET=$* -o $@ fuzz/fuzz_$*.c fuzz/fuzz_main.c $(HOST_SRC) \
+		$(PAGING_SRC) $(HOST_LIBS)
+# Each run starts from the committed seeds plus what earlier runs found (kept in $(FUZZ_B)).
+fuzz-run: $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_B)/corpus/$$t $(FUZZ_B)/crashes/$$t; \
+		echo "== fuzz $$t ($(FUZZ_SECONDS)s)"; \
+		$(FUZZ_B)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_B)/crashes/$$t/ \
+			$(FUZZ_B)/corpus/$$t fuzz/corpus/$$t >$(FUZZ_B)/$$t.log 2>&1; st=$$?; \
+		grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' \
+			$(FUZZ_B)/$$t.log; \
+		test $$st = 0 || { echo "fuzz $$t: crash, see $(FUZZ_B)/$$t.log and" \
+			"$(FUZZ_B)/crashes/$$t/"; exit 1; }; \
+	done
 
 # ---- benchmarks ----
 $(B)/bench/%: bench/%.c $(LIBVMM) $(LIBPAGING)

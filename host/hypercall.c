@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "pagewarden/abi.h"
+#include "vmmfault.h"
 
 const char *hypercall_name(unsigned nr)
 {
@@ -93,6 +94,19 @@ static enum hc_result hc_console(struct run *r, uint32_t arg)
 	buf = hc_buffer(r, PW_HC_CONSOLE, "buffer", c.buf, c.len);
 	if (!buf)
 		return HC_STOP;
+	/* The cap keeps a flooding guest from filling the host's disk through a redirected
+	 * console: what fits is written, then the guest stops. */
+	if (r->cfg.console_limit && c.len > r->cfg.console_limit - r->console_bytes) {
+		uint64_t room = r->cfg.console_limit - r->console_bytes;
+
+		hc_write_all(r->cfg.console_fd, buf, room);
+		r->console_bytes += room;
+		run_stopf(r, RUN_STOP_LIMIT,
+			  "console limit reached: the guest wrote more than %llu bytes "
+			  "(--console-limit), at RIP 0x%llx",
+			  (unsigned long long)r->cfg.console_limit, (unsigned long long)run_rip(r));
+		return HC_STOP;
+	}
 	hc_write_all(r->cfg.console_fd, buf, c.len);
 	r->console_bytes += c.len;
 	return HC_RESUME;
@@ -107,18 +121,6 @@ static enum hc_result hc_exit(struct run *r, uint32_t arg)
 	r->exit_code = x.code;
 	run_stopf(r, RUN_STOP_EXIT, "guest exited with code %lld", (long long)x.code);
 	return HC_STOP;
-}
-
-/* Print a fault line: every fault but the routine heap growth, which only --trace shows. */
-static void hc_fault_note(struct run *r, const struct fault_record *f)
-{
-	if (f->kind == PW_FAULT_HEAP_GROW && !r->cfg.trace)
-		return;
-	run_note(r,
-		 "guest fault: %s, %s (vector %u) at 0x%llx, error 0x%llx, RIP 0x%llx, recovered",
-		 pw_fault_kind_name(f->kind), pw_exception_name(f->vector), f->vector,
-		 (unsigned long long)f->gva, (unsigned long long)f->error_code,
-		 (unsigned long long)f->rip);
 }
 
 /* A fault the guest reports. Recovered: recorded and noted. Not recovered: the guest runtime's
@@ -149,9 +151,12 @@ static enum hc_result hc_fault(struct run *r, uint32_t arg)
 	    .caught_by = PW_CAUGHT_GUEST_IDT,
 	    .recovered = hf.recovered != 0,
 	};
+	/* The runtime never switches CR3: walk the tables it booted on (no KVM_GET_SREGS). */
+	if (hf.vector == 14)
+		f.gpa_valid = guest_pt_translate(&r->gpt, r->gpt.boot_cr3, f.gva, &f.gpa);
 	fault_list_append(&r->faults, &f);
 	if (f.recovered) {
-		hc_fault_note(r, &f);
+		vmmfault_note(r, &f);
 		return HC_RESUME;
 	}
 	r->walk_what = hf.vector == 14 ? "CR2" : "RIP";
@@ -232,18 +237,13 @@ static enum hc_result hc_panic(struct run *r, uint32_t arg)
 	return HC_STOP;
 }
 
-/* Reserved for --faults=vmm, whose stubs report the vector here: until the VMM handles those
- * faults, any trap is a crash. */
+/* --faults=vmm: a VMM stub exited with the vector (host/vmmfault.c). */
 static enum hc_result hc_trap(struct run *r, uint32_t vector)
 {
 	if (vector > 255)
 		return hc_bad(r, PW_HC_TRAP, "vector %u is not an interrupt vector (0..255)",
 			      vector);
-	r->walk_what = "RIP";
-	r->walk_addr = run_rip(r);
-	run_stopf(r, RUN_STOP_TRAP, "unexpected trap vector %u (%s) at RIP 0x%llx", vector,
-		  pw_exception_name(vector), (unsigned long long)r->walk_addr);
-	return HC_STOP;
+	return vmmfault_trap(r, vector);
 }
 
 enum hc_result hypercall_handle(struct run *r)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "campaign.h"
 #include "cpu.h"
 #include "json.h"
 #include "kvm.h"
@@ -18,7 +19,9 @@
 #include "options.h"
 #include "report.h"
 #include "run.h"
+#include "sandbox.h"
 #include "status.h"
+#include "trapstubs.h"
 
 struct vmm {
 	struct options o;
@@ -113,6 +116,10 @@ static int vmm_build_guest(struct vmm *v)
 		fprintf(stderr, "vmm: %s\n", ve.detail);
 		return ve.err == VM_ENOCAP ? PW_STATUS_KVM : PW_STATUS_INTERNAL;
 	}
+	if (v->o.fault_mode == PW_FAULTS_VMM && trapstubs_install(&v->vm, &v->mem) < 0) {
+		fprintf(stderr, "vmm: cannot install the VMM's IDT: %s\n", strerror(errno));
+		return PW_STATUS_INTERNAL;
+	}
 	return 0;
 }
 
@@ -142,13 +149,22 @@ static int vmm_run(struct vmm *v)
 	    .quiet = v->o.quiet,
 	    .console_fd = STDOUT_FILENO,
 	    .log = stderr,
+	    .console_limit = v->o.console_limit,
+	    .max_exits = v->o.max_exits,
 	};
+	enum sandbox_err se;
 	int status;
 
 	if (v->o.dump_pt)
 		layout_dump_pt(&v->layout, stdout);
 	fflush(stdout); /* the guest's console bypasses stdio */
 	run_init(&v->run, &v->vm, &v->mem, &v->layout, &cfg);
+	/* Last thing before the guest runs: every file and KVM object already exists. */
+	se = v->o.no_sandbox ? SANDBOX_OK : sandbox_install(&v->vm);
+	if (se) {
+		fprintf(stderr, "vmm: sandbox: %s\n", sandbox_strerror(se));
+		return PW_STATUS_INTERNAL;
+	}
 	run_guest(&v->run);
 	status = run_status(&v->run);
 	vmm_tell_stop(v);
@@ -178,6 +194,33 @@ static int vmm_main(struct vmm *v)
 	return status;
 }
 
+/* ./vmm --inject SPEC IMAGE: one experiment (host/campaign.c). */
+static int vmm_inject(const struct vmm *v)
+{
+	struct campaign_opts co = {
+	    .image = v->o.image, .mem = v->o.mem, .runs = 1, .jobs = 1, .spec = v->o.inject,
+	};
+
+	return campaign_inject_one(&co);
+}
+
+/* ./vmm campaign [options] IMAGE, or ./vmm campaign --summarize FILE... */
+static int vmm_campaign(int argc, char **argv)
+{
+	struct campaign_opts co;
+	char msg[256];
+	bool summarize;
+	int first;
+
+	if (campaign_parse(argc, argv, &co, &summarize, &first, msg, sizeof(msg)) < 0) {
+		fprintf(stderr, "vmm: %s\n", msg);
+		return PW_STATUS_USAGE;
+	}
+	if (summarize)
+		return campaign_summarize(argc - first, argv + first);
+	return campaign_main(&co);
+}
+
 int main(int argc, char **argv)
 {
 	struct opt_error e;
@@ -189,6 +232,10 @@ int main(int argc, char **argv)
 		return PW_STATUS_INTERNAL;
 	}
 	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
+	if (argc > 1 && strcmp(argv[1], "campaign") == 0) {
+		free(v);
+		return vmm_campaign(argc - 1, argv + 1);
+	}
 	if (options_parse(argc, argv, &v->o, &e)) {
 		fprintf(stderr, "vmm: %s\ntry '%s --help'\n", e.msg, argv[0]);
 		status = PW_STATUS_USAGE;
@@ -196,6 +243,8 @@ int main(int argc, char **argv)
 		options_usage(stdout, argv[0]);
 	} else if (v->o.version) {
 		printf("vmm (pagewarden) %s\n", PW_VERSION);
+	} else if (v->o.inject) {
+		status = vmm_inject(v);
 	} else {
 		status = vmm_main(v);
 	}

@@ -20,6 +20,10 @@ enum {
 	OPT_VERSION,
 	OPT_FAULTS,
 	OPT_PROTECT_PT,
+	OPT_INJECT,
+	OPT_CONSOLE_LIMIT,
+	OPT_MAX_EXITS,
+	OPT_NO_SANDBOX,
 };
 
 /* "+": stop at the first non-option (IMAGE); ":": report a missing value as ':'. */
@@ -36,6 +40,10 @@ static const struct option opt_long[] = {
     {"version", no_argument, NULL, OPT_VERSION},
     {"faults", required_argument, NULL, OPT_FAULTS},
     {"protect-pt", no_argument, NULL, OPT_PROTECT_PT},
+    {"inject", required_argument, NULL, OPT_INJECT},
+    {"console-limit", required_argument, NULL, OPT_CONSOLE_LIMIT},
+    {"max-exits", required_argument, NULL, OPT_MAX_EXITS},
+    {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -104,6 +112,27 @@ static enum opt_err opt_faults(const char *arg, struct options *o, struct opt_er
 	return OPT_OK;
 }
 
+/* --console-limit SIZE (0: no limit) and --max-exits N (0: no limit; a plain count). */
+static enum opt_err opt_limit(int c, const char *arg, struct options *o, struct opt_error *e)
+{
+	uint64_t v;
+
+	if (c == OPT_CONSOLE_LIMIT) {
+		if (parse_size(arg, &v) < 0)
+			return opt_fail(e,
+					"--console-limit '%s': not a size (a number with an "
+					"optional K, M or G suffix; 0 = no limit)",
+					arg);
+		o->console_limit = v;
+		return OPT_OK;
+	}
+	if (parse_size(arg, &v) < 0 || (arg[0] && arg[strlen(arg) - 1] > '9'))
+		return opt_fail(e, "--max-exits '%s': want a number of VM exits (0 = no limit)",
+				arg);
+	o->max_exits = v;
+	return OPT_OK;
+}
+
 /* Join args[0..n) with single spaces into o->cmdline. */
 static enum opt_err opt_cmdline(int n, char *const args[], struct options *o, struct opt_error *e)
 {
@@ -152,8 +181,17 @@ static enum opt_err opt_apply(int c, const char *arg, struct options *o, struct 
 	case OPT_VERSION:
 		o->version = true;
 		return OPT_OK;
+	case OPT_INJECT:
+		o->inject = arg;
+		return OPT_OK;
 	case OPT_PROTECT_PT:
 		o->protect_pt = true;
+		return OPT_OK;
+	case OPT_CONSOLE_LIMIT:
+	case OPT_MAX_EXITS:
+		return opt_limit(c, arg, o, e);
+	case OPT_NO_SANDBOX:
+		o->no_sandbox = true;
 		return OPT_OK;
 	}
 	return opt_fail(e, "internal error: option %d not handled", c);
@@ -181,6 +219,7 @@ enum opt_err options_parse(int argc, char *const argv[], struct options *o, stru
 	memset(o, 0, sizeof(*o));
 	o->mem = PW_MEM_DEFAULT;
 	o->fault_mode = PW_FAULTS_GUEST;
+	o->console_limit = OPT_CONSOLE_LIMIT_DEFAULT;
 	e->msg[0] = '\0';
 	optind = 0; /* 0, not 1: glibc then also resets its internal state */
 	opterr = 0; /* messages are ours, and main prints them */
@@ -217,6 +256,11 @@ void options_usage(FILE *f, const char *prog)
 		"  -q, --quiet          print only errors (the guest's console is not affected)\n"
 		"      --faults=MODE    who handles guest faults: guest (default) or vmm\n"
 		"      --protect-pt     put the page tables in a read-only memslot\n"
+		"      --inject SPEC    run one fault-injection experiment (docs/fault-injection.md)\n"
+		"      --console-limit SIZE  stop the guest once it writes more than SIZE bytes\n"
+		"                       of console output (default 16M; 0: no limit)\n"
+		"      --max-exits N    stop the guest at VM exit N+1 (default: no limit)\n"
+		"      --no-sandbox     do not confine the VMM with seccomp during the run\n"
 		"  -h, --help           show this help\n"
 		"      --version        show the version\n"
 		"\n"
@@ -228,7 +272,8 @@ void options_usage(FILE *f, const char *prog)
 		"  %-5d  a KVM call failed, or KVM reported an internal error\n"
 		"  %-5d  the guest crashed (triple fault, unbacked memory, panic)\n"
 		"  %-5d  the guest broke the hypercall ABI\n"
+		"  %-5d  --console-limit or --max-exits exceeded\n"
 		"  %-5d  --timeout expired\n",
 		prog, PW_STATUS_USAGE, PW_STATUS_IMAGE, PW_STATUS_KVM, PW_STATUS_INTERNAL,
-		PW_STATUS_CRASH, PW_STATUS_BAD_HYPERCALL, PW_STATUS_TIMEOUT);
+		PW_STATUS_CRASH, PW_STATUS_BAD_HYPERCALL, PW_STATUS_LIMIT, PW_STATUS_TIMEOUT);
 }

@@ -14,10 +14,14 @@
 /* --timeout is kept below a day-scale bound so the timer's seconds never overflow. */
 #define OPT_TIMEOUT_MAX 1e7
 
+/* Console bytes a guest may write unless --console-limit says otherwise. */
+#define OPT_CONSOLE_LIMIT_DEFAULT (16ull << 20)
+
 struct options {
 	uint64_t mem;		      /* -m/--mem, bytes; PW_MEM_DEFAULT if not given */
 	bool dump_pt;		      /* --dump-pt */
 	const char *json_path;	      /* --json FILE ("-" = stdout); NULL: no report */
+	const char *inject;	      /* --inject SPEC: one fault-injection experiment */
 	double timeout;		      /* --timeout SECONDS; 0 = none */
 	bool trace;		      /* --trace */
 	bool quiet;		      /* -q/--quiet */
@@ -25,6 +29,9 @@ struct options {
 	bool version;		      /* --version */
 	bool protect_pt;	      /* --protect-pt */
 	unsigned fault_mode;	      /* --faults=guest|vmm: enum pw_fault_mode */
+	uint64_t console_limit;	      /* --console-limit SIZE; 0 = none */
+	uint64_t max_exits;	      /* --max-exits N; 0 = none */
+	bool no_sandbox;	      /* --no-sandbox */
 	const char *image;	      /* the first non-option argument */
 	char cmdline[PW_CMDLINE_MAX]; /* the arguments after IMAGE, joined by spaces */
 };

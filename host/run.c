@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "exitfault.h"
 #include "hypercall.h"
 #include "report.h"
 #include "status.h"
@@ -36,6 +37,7 @@ static const struct run_stop_info run_stops[RUN_STOP_COUNT] = {
     [RUN_STOP_UNHANDLED] = {"unhandled-exit", PW_STATUS_INTERNAL, true},
     [RUN_STOP_TIMEOUT] = {"timeout", PW_STATUS_TIMEOUT, false},
     [RUN_STOP_KVM_ERROR] = {"kvm-error", PW_STATUS_INTERNAL, false},
+    [RUN_STOP_LIMIT] = {"limit", PW_STATUS_LIMIT, false},
 };
 
 const char *run_stop_name(enum run_stop stop)
@@ -63,6 +65,7 @@ void run_init(struct run *r, struct vm *vm, const struct guest_mem *mem,
 	r->mem = mem;
 	r->layout = layout;
 	r->cfg = *cfg;
+	guest_pt_init(&r->gpt, layout);
 }
 
 void run_stopf(struct run *r, enum run_stop stop, const char *fmt, ...)
@@ -198,6 +201,7 @@ static void run_mmio(struct run *r)
 
 	r->walk_what = "GPA";
 	r->walk_addr = gpa;
+	exitfault_mmio(r, gpa, kr->mmio.is_write, readonly);
 	run_stopf(r, RUN_STOP_MMIO,
 		  "guest %s %s guest-physical 0x%llx (%s, %u byte%s, region %s) %s 0x%llx",
 		  readonly ? "wrote" : "touched", readonly ? "read-only" : "unbacked",
@@ -211,13 +215,13 @@ static void run_shutdown(struct run *r)
 {
 	const struct kvm_sregs *s = run_sregs(r);
 	uint64_t cr2 = s ? s->cr2 : 0;
+	const char *why = exitfault_shutdown(r);
 
 	r->walk_what = "CR2";
 	r->walk_addr = cr2;
 	run_stopf(r, RUN_STOP_TRIPLE_FAULT,
-		  "guest triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx, CR2 0x%llx: an exception "
-		  "the guest could not handle",
-		  (unsigned long long)run_rip(r), (unsigned long long)cr2);
+		  "guest triple fault (KVM_EXIT_SHUTDOWN) at RIP 0x%llx, CR2 0x%llx: %s",
+		  (unsigned long long)run_rip(r), (unsigned long long)cr2, why);
 }
 
 static void run_internal_error(struct run *r)
@@ -327,6 +331,16 @@ static void run_once(struct run *r)
 	r->nexits++;
 	if (r->cfg.trace)
 		run_trace_exit(r);
+	/* The budget counts every exit, so a guest spinning on exits cannot outlive it. */
+	if (r->cfg.max_exits && r->nexits > r->cfg.max_exits) {
+		run_stopf(r, RUN_STOP_LIMIT,
+			  "exit budget exhausted: %llu VM exits (--max-exits) at RIP 0x%llx",
+			  (unsigned long long)r->cfg.max_exits, (unsigned long long)run_rip(r));
+		return;
+	}
+	/* Fault injection watches every exit and consumes its own (debug) ones. */
+	if (r->exit_hook && r->exit_hook(r, r->exit_hook_arg))
+		return;
 	run_handle_exit(r);
 }
 

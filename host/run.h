@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "fault.h"
+#include "guestpt.h"
 #include "kvm.h"
 #include "layout.h"
 #include "memory.h"
@@ -29,6 +30,7 @@ enum run_stop {
 	RUN_STOP_UNHANDLED,	/* an exit reason the VMM does not expect */
 	RUN_STOP_TIMEOUT,	/* --timeout expired */
 	RUN_STOP_KVM_ERROR,	/* KVM_RUN or another KVM call failed */
+	RUN_STOP_LIMIT,		/* --console-limit or --max-exits exceeded */
 	RUN_STOP_COUNT
 };
 
@@ -38,6 +40,8 @@ struct run_config {
 	bool quiet;	/* no notes (halt, faults) on stderr; errors still print */
 	int console_fd; /* where the guest console goes */
 	FILE *log;	/* where the VMM's own lines go */
+	uint64_t console_limit; /* console bytes the guest may write; 0 = no limit */
+	uint64_t max_exits;	/* VM exits the guest may take; 0 = no limit */
 };
 
 /* Exit reasons counted one by one; rarer, larger reasons share the last slot. */
@@ -50,6 +54,10 @@ struct run {
 	const struct guest_mem *mem;
 	const struct layout *layout;
 	struct run_config cfg;
+	/* optional, set after run_init: called after each exit before it is handled; returns true
+	 * if it handled the exit itself (host/campaign.c, fault injection) */
+	bool (*exit_hook)(struct run *r, void *arg);
+	void *exit_hook_arg;
 
 	/* outcome */
 	enum run_stop stop;
@@ -63,6 +71,7 @@ struct run {
 	struct fault_list faults;
 	uint64_t wall_ns;      /* from the first KVM_RUN to the stop */
 	uint64_t recovery_gpa; /* PW_HC_RECOVERY's struct pw_recovery, 0 if none */
+	struct guest_pt gpt;   /* the guest's tables as the VMM walks and grows them */
 	const char *walk_what; /* the address the crash report walks: "CR2", "GPA", "RIP" */
 	uint64_t walk_addr;
 

@@ -10,6 +10,7 @@ enum pw_status {
 	PW_STATUS_INTERNAL = 70,      /* a KVM call failed, or KVM reported an internal error */
 	PW_STATUS_CRASH = 75,	      /* the guest crashed: triple fault, unexpected fault, panic */
 	PW_STATUS_BAD_HYPERCALL = 76, /* the guest broke the hypercall ABI */
+	PW_STATUS_LIMIT = 77,         /* --console-limit or --max-exits exceeded */
 	PW_STATUS_TIMEOUT = 124,      /* --timeout expired */
 };
 
