@@ -3,7 +3,8 @@
 #ifndef PW_GUEST_TRAP_H
 #define PW_GUEST_TRAP_H
 
-#define PW_TRAP_VECTORS 32 /* exception vectors 0..31 get a stub and a gate */
+#define PW_TRAP_VECTORS	  32 /* exception vectors 0..31 get a stub and a gate */
+#define PW_TRAP_STUB_SIZE 16 /* stub v is at pw_trap_stub_base + 16 * v (guest/guest.ld) */
 
 /* Byte offsets in struct pw_recovery (abi.h), for recovery.S; checked below. */
 #define PW_RECOVERY_ARMED 0
@@ -44,8 +45,8 @@ _Static_assert(offsetof(struct pw_recovery, rbp) == PW_RECOVERY_RBP, "recovery.S
 _Static_assert(offsetof(struct pw_recovery, r12) == PW_RECOVERY_R12, "recovery.S offsets");
 _Static_assert(offsetof(struct pw_recovery, r15) == PW_RECOVERY_R15, "recovery.S offsets");
 
-/* Entry points of the 32 stubs in traps.S, indexed by vector. */
-extern const uint64_t pw_trap_stubs[PW_TRAP_VECTORS];
+/* The 32 gates guest/guest.ld assembles at link time from the stubs in traps.S (read-only). */
+extern const struct pw_idt_gate pw_idt_image[PW_TRAP_VECTORS];
 
 /* Handle the exception described by tf (called by traps.S only); returns to resume at tf->rip. */
 void pw_trap_dispatch(struct pw_trap_frame *tf);

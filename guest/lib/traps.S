@@ -1,13 +1,20 @@
 /* Exception entry stubs for vectors 0..31 (--faults=guest). Each stub gives the stack one shape,
  * struct pw_trap_frame in trap.h: a dummy error code where the CPU pushes none, the vector, then
- * all GPRs; the C dispatcher gets a pointer to it and may rewrite it before iretq resumes. */
+ * all GPRs; the C dispatcher gets a pointer to it and may rewrite it before iretq resumes.
+ *
+ * The stubs sit in one 512-byte aligned block, stub v at pw_trap_stub_base + 16 * v: guest/guest.ld
+ * computes the IDT's gates from that rule at link time, so installing the IDT costs no loop.
+ * `.org` enforces the stride (the assembler refuses to move backwards if a stub grew). */
 #include "trap.h"
 
 	.text
+	.p2align 9
+	.globl pw_trap_stub_base
+pw_trap_stub_base:
 
 /* Vectors without a CPU error code: push 0 in its place. */
 .macro STUB_NOERR vec
-	.p2align 4
+	.org pw_trap_stub_base + PW_TRAP_STUB_SIZE * \vec, 0xcc
 trap_stub_\vec:
 	pushq $0
 	pushq $\vec
@@ -16,7 +23,7 @@ trap_stub_\vec:
 
 /* Vectors with an error code (8, 10-14, 17, 21, 29, 30): the CPU pushed it already. */
 .macro STUB_ERR vec
-	.p2align 4
+	.org pw_trap_stub_base + PW_TRAP_STUB_SIZE * \vec, 0xcc
 trap_stub_\vec:
 	pushq $\vec
 	jmp trap_common
@@ -95,14 +102,5 @@ trap_common:
 	popq %rax
 	addq $16, %rsp		/* vector and error code */
 	iretq
-
-	.section .rodata
-	.p2align 3
-	.globl pw_trap_stubs
-pw_trap_stubs:
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.quad trap_stub_\vec
-	.endr
-	.size pw_trap_stubs, . - pw_trap_stubs
 
 	.section .note.GNU-stack, "", @progbits

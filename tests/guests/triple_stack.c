@@ -4,9 +4,6 @@
  * which the VMM must diagnose as a stack overflow from CR2. */
 #include <pagewarden/guest.h>
 
-#define IDT_GATE_SIZE 16
-#define GATE_IST_BYTE 4
-
 static volatile int stop_depth = -1;
 
 /* Recurse with 256 bytes of frame each until the guard. */
@@ -22,11 +19,11 @@ static int recurse(int depth)
 
 int main(void)
 {
-	volatile uint8_t *idt = (volatile uint8_t *)(uintptr_t)PW_IDT_GPA;
+	volatile struct pw_idt_gate *idt = pw_idt_edit();
 
 	printf("no IST for #PF and #DF, then recursing into the stack guard\n");
 	pw_flush();
-	idt[14 * IDT_GATE_SIZE + GATE_IST_BYTE] = 0;
-	idt[8 * IDT_GATE_SIZE + GATE_IST_BYTE] = 0;
+	idt[14].ist = 0;
+	idt[8].ist = 0;
 	return recurse(0);
 }

@@ -32,8 +32,11 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memmove(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
+void *memchr(const void *s, int c, size_t n);
 size_t strlen(const char *s);
 size_t strnlen(const char *s, size_t max);
+/* The first c in s, or the address of its terminating NUL (GNU strchrnul). */
+char *strchrnul(const char *s, int c);
 int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
@@ -111,8 +114,28 @@ bool pw_probe_exec(uint64_t addr, struct pw_fault *f);
  * saves one exit per fault; crashes are always reported. */
 void pw_fault_reports(bool on);
 
-/* Install the runtime's IDT. The runtime calls it before main under --faults=guest. */
+/* Install the runtime's IDT. The runtime calls it before main under --faults=guest: IDTR then
+ * points at a read-only 32-gate table built at link time (vectors above 31 raise #GP). */
 void pw_traps_init(void);
+
+/* One 64-bit IDT gate (Intel SDM vol. 3, 6.14.1). */
+struct pw_idt_gate {
+	uint16_t offset_low;
+	uint16_t selector;
+	uint8_t ist;  /* bits 2:0: IST slot, 0 = stay on the current stack */
+	uint8_t type; /* 0x8e: present, DPL 0, 64-bit interrupt gate */
+	uint16_t offset_mid;
+	uint32_t offset_high;
+	uint32_t reserved;
+} __attribute__((packed));
+
+/* The IDT in force, writable, with room for all 256 vectors: under --faults=guest the runtime's
+ * read-only table is first copied to the IDT page (PW_IDT_GPA) and IDTR reloaded there; under
+ * --faults=vmm the VMM's table already is there. For guests that install their own handlers. */
+volatile struct pw_idt_gate *pw_idt_edit(void);
+
+/* Point vector's gate at handler (an interrupt gate in the code segment) on IST slot ist. */
+void pw_idt_set_handler(unsigned vector, void (*handler)(void), unsigned ist);
 
 /* ---- CPU access ---- */
 static inline uint64_t pw_read_cr0(void)

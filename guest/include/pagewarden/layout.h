@@ -6,7 +6,7 @@
  *               | null guard           4K    |  not present         null-pointer dereferences
  *   0x0000_1000 | boot info            4K    |  R  NX               struct pw_boot_info
  *   0x0000_2000 | GDT + TSS            4K    |  RW NX               loaded by the VMM
- *   0x0000_3000 | IDT                  4K    |  RW NX               filled by the guest runtime
+ *   0x0000_3000 | IDT                  4K    |  RW NX               VMM IDT, or guest-edited
  *   0x0000_4000 | VMM fault stubs      4K    |  R  X                --faults=vmm only
  *   0x0000_5000 | guard: #PF IST       4K    |  not present
  *   0x0000_6000 | #PF IST stack        16K   |  RW NX
