@@ -24,9 +24,18 @@ void pw_flush(void)
 
 void console_write(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		console_buf[console_len++] = s[i];
-		if (s[i] == '\n' || console_len == CONSOLE_BUF_SIZE)
+	while (n) {
+		size_t room = CONSOLE_BUF_SIZE - console_len;
+		size_t k = n < room ? n : room;
+		const char *nl = memchr(s, '\n', k);
+
+		if (nl)
+			k = (size_t)(nl - s) + 1; /* up to and including the newline */
+		memcpy(console_buf + console_len, s, k);
+		console_len += k;
+		s += k;
+		n -= k;
+		if (nl || console_len == CONSOLE_BUF_SIZE)
 			pw_flush();
 	}
 }

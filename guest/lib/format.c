@@ -379,8 +379,7 @@ int fmt_format(struct fmt_sink *sink, const char *fmt, va_list ap)
 	while (*p) {
 		const char *lit = p;
 
-		while (*p && *p != '%')
-			p++;
+		p = strchrnul(p, '%');
 		out_str(&o, lit, (size_t)(p - lit));
 		if (!*p)
 			break;
