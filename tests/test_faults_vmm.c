@@ -164,16 +164,19 @@ Test(faults_vmm, expected_faults_on_every_guard)
 {
 	struct frun fr = run_vmm("expect.bin", NULL);
 	static const char *const kinds[] = {
-	    "null",	     "null",	  "stack-overflow", "stack-overflow", "write-protect",
-	    "write-protect", "nx-exec",	  "null",	    "high-guard",     "unmapped",
-	    "exception",     "exception", "exception",	    "heap-grow",      "null",
+	    "null",	     "null",	      "stack-overflow", "stack-overflow",
+	    "write-protect", "write-protect", "nx-exec",	"null",
+	    "high-guard",    "unmapped",      "exception",	"exception",
+	    "exception",     "null",	      "heap-grow",	"null",
 	};
+	const size_t nkinds = sizeof(kinds) / sizeof(kinds[0]);
 
 	cr_assert_eq(fr.r.status, 0, "status %d\n%s\n%s", fr.r.status, fr.r.out, fr.r.err);
 	cr_assert(strstr(fr.r.out, "\n0 mismatches\n"), "%s", fr.r.out);
-	cr_assert_eq(fr.n, sizeof(kinds) / sizeof(kinds[0]), "%zu faults:\n%s", fr.n, fr.r.out);
+	/* the guest's two passes; pw_fault_reports does not apply: every fault is a VMM exit */
+	cr_assert_eq(fr.n, 2 * nkinds, "%zu faults:\n%s", fr.n, fr.r.out);
 	for (size_t i = 0; i < fr.n; i++) {
-		cr_assert_str_eq(fr.f[i].kind, kinds[i], "fault %zu", i);
+		cr_assert_str_eq(fr.f[i].kind, kinds[i % nkinds], "fault %zu", i);
 		cr_assert(fr.f[i].recovered, "fault %zu not recovered", i);
 		cr_assert_str_eq(fr.f[i].caught_by, "vmm");
 	}
@@ -184,8 +187,8 @@ Test(faults_vmm, expected_faults_on_every_guard)
 Test(faults_vmm, demo_tour_matches_guest_mode)
 {
 	struct frun g = {.r = vmm_run("-q", "--json", "-", repo_file("guest.bin"), NULL)};
-	struct frun v = {.r = vmm_run("-q", "--faults=vmm", "--json", "-", repo_file("guest.bin"),
-				      NULL)};
+	struct frun v = {
+	    .r = vmm_run("-q", "--faults=vmm", "--json", "-", repo_file("guest.bin"), NULL)};
 
 	cr_assert_eq(g.r.status, 0, "%s\n%s", g.r.out, g.r.err);
 	cr_assert_eq(v.r.status, 0, "%s\n%s", v.r.out, v.r.err);

@@ -1,16 +1,17 @@
 /* Expected faults: pw_expect_fault and the probes built on it. One struct pw_recovery is the
  * single record of the resume context and of the fault, whoever unwinds: the guest's dispatcher
  * under --faults=guest, the VMM (registered once with PW_HC_RECOVERY) under --faults=vmm. */
+#include <pagewarden/classify.h>
 #include <pagewarden/guest.h>
 
 #include "trap.h"
 
-static struct pw_recovery recovery;
-static bool registered; /* with the VMM, under --faults=vmm */
+struct pw_recovery pw_recovery_record;
+static bool registered; /* with the VMM under --faults=vmm; under guest, checked once */
 
 bool pw_recovery_unwind(struct pw_trap_frame *tf, unsigned kind, uint64_t cr2)
 {
-	struct pw_recovery *r = &recovery;
+	struct pw_recovery *r = &pw_recovery_record;
 
 	if (!r->armed)
 		return false;
@@ -32,31 +33,46 @@ bool pw_recovery_unwind(struct pw_trap_frame *tf, unsigned kind, uint64_t cr2)
 	return true;
 }
 
-/* Under --faults=vmm, tell the VMM where the recovery record lives (once: it never moves). */
+/* Once, before the first arming: under --faults=vmm tell the VMM where the recovery record
+ * lives (it never moves); under --faults=guest give the trap fast path the heap bounds. */
 static void recovery_register(void)
 {
-	if (registered || pw_boot_info()->fault_mode != PW_FAULTS_VMM)
+	if (registered)
 		return;
-	pw_hypercall(PW_HC_RECOVERY, (uint64_t)(uintptr_t)&recovery);
+	if (pw_boot_info()->fault_mode == PW_FAULTS_VMM)
+		pw_hypercall(PW_HC_RECOVERY, (uint64_t)(uintptr_t)&pw_recovery_record);
+	else
+		pw_trap_fast_init();
 	registered = true;
+}
+
+/* The kind of the fault recorded in r: the catcher's, or (the dispatcher's fast path leaves
+ * PW_FAULT_NONE) the shared classifier's, computed now. */
+static unsigned recovered_kind(const struct pw_recovery *r)
+{
+	const struct pw_boot_info *bi = pw_boot_info();
+
+	if (r->kind != PW_FAULT_NONE)
+		return (unsigned)r->kind;
+	return pw_classify(bi->regions, bi->nregions, (unsigned)r->vector, r->cr2, r->error_code);
 }
 
 bool pw_expect_fault(void (*fn)(void *), void *arg, struct pw_fault *f)
 {
 	bool faulted;
 
-	if (recovery.armed)
+	if (pw_recovery_record.armed)
 		panic("pw_expect_fault called from inside pw_expect_fault");
 	recovery_register();
-	faulted = pw_recovery_run(&recovery, fn, arg) != 0;
+	faulted = pw_recovery_run(&pw_recovery_record, fn, arg) != 0;
 	if (f)
 		*f = (struct pw_fault){
 		    .faulted = faulted,
-		    .vector = faulted ? (unsigned)recovery.vector : 0,
-		    .kind = faulted ? (unsigned)recovery.kind : PW_FAULT_NONE,
-		    .error_code = faulted ? recovery.error_code : 0,
-		    .cr2 = faulted ? recovery.cr2 : 0,
-		    .rip = faulted ? recovery.fault_rip : 0,
+		    .vector = faulted ? (unsigned)pw_recovery_record.vector : 0,
+		    .kind = faulted ? recovered_kind(&pw_recovery_record) : PW_FAULT_NONE,
+		    .error_code = faulted ? pw_recovery_record.error_code : 0,
+		    .cr2 = faulted ? pw_recovery_record.cr2 : 0,
+		    .rip = faulted ? pw_recovery_record.fault_rip : 0,
 		};
 	return faulted;
 }

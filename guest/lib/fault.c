@@ -15,10 +15,11 @@
 #define DEPTH_NESTED 2 /* the handler faulted: report that, classified without the layout */
 #define DEPTH_GIVEUP 3 /* faulted again while reporting it: stop without another word */
 
-static bool reports_on = true;
+bool pw_reports_on = true;
 /* Handlers running right now. IST resets RSP to the stack top on every #PF, so a #PF inside the
  * #PF handler has already overwritten the outer frame: it can only be reported, never resumed. */
-static unsigned depth;
+unsigned pw_trap_depth;
+uint64_t pw_heap_start, pw_heap_size;
 
 /* What the dispatcher knows about one exception. */
 struct fault {
@@ -28,7 +29,15 @@ struct fault {
 
 void pw_fault_reports(bool on)
 {
-	reports_on = on;
+	pw_reports_on = on;
+}
+
+void pw_trap_fast_init(void)
+{
+	const struct pw_region *r = pw_region_find(PW_REGION_HEAP);
+
+	pw_heap_start = r ? r->start : 0;
+	pw_heap_size = r ? r->size : 0;
 }
 
 /* Stop as a crash without the VMM's help (a report that returned, or a fault while reporting):
@@ -119,7 +128,7 @@ __attribute__((noreturn)) static void crash(const struct pw_trap_frame *tf, cons
 {
 	char line[LINE_MAX];
 
-	if (depth < DEPTH_NESTED)
+	if (pw_trap_depth < DEPTH_NESTED)
 		pw_flush();
 	if (why)
 		console_line(why, strlen(why));
@@ -159,9 +168,9 @@ static void heap_fault(const struct pw_trap_frame *tf, struct fault *f)
 /* Leave the handler to resume at tf->rip, reporting the recovered fault if wanted. */
 static void resume(const struct pw_trap_frame *tf, const struct fault *f)
 {
-	if (reports_on)
+	if (pw_reports_on)
 		report(tf, f, true);
-	depth--;
+	pw_trap_depth--;
 }
 
 void pw_trap_dispatch(struct pw_trap_frame *tf)
@@ -169,9 +178,9 @@ void pw_trap_dispatch(struct pw_trap_frame *tf)
 	struct pw_trap_frame at_fault;
 	struct fault f;
 
-	if (++depth >= DEPTH_GIVEUP)
+	if (++pw_trap_depth >= DEPTH_GIVEUP)
 		stop_hard();
-	if (depth == DEPTH_NESTED) {
+	if (pw_trap_depth == DEPTH_NESTED) {
 		f = classify(tf, false);
 		crash(tf, &f, "fault: fault inside the fault handler\n");
 	}

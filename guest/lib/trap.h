@@ -7,15 +7,20 @@
 #define PW_TRAP_STUB_SIZE 16 /* stub v is at pw_trap_stub_base + 16 * v (guest/guest.ld) */
 
 /* Byte offsets in struct pw_recovery (abi.h), for recovery.S; checked below. */
-#define PW_RECOVERY_ARMED 0
-#define PW_RECOVERY_RIP	  8
-#define PW_RECOVERY_RSP	  16
-#define PW_RECOVERY_RBX	  24
-#define PW_RECOVERY_RBP	  32
-#define PW_RECOVERY_R12	  40
-#define PW_RECOVERY_R13	  48
-#define PW_RECOVERY_R14	  56
-#define PW_RECOVERY_R15	  64
+#define PW_RECOVERY_ARMED     0
+#define PW_RECOVERY_RIP	      8
+#define PW_RECOVERY_RSP	      16
+#define PW_RECOVERY_RBX	      24
+#define PW_RECOVERY_RBP	      32
+#define PW_RECOVERY_R12	      40
+#define PW_RECOVERY_R13	      48
+#define PW_RECOVERY_R14	      56
+#define PW_RECOVERY_R15	      64
+#define PW_RECOVERY_VECTOR    72
+#define PW_RECOVERY_ERROR     80
+#define PW_RECOVERY_CR2	      88
+#define PW_RECOVERY_FAULT_RIP 96
+#define PW_RECOVERY_KIND      104
 
 #ifndef __ASSEMBLER__
 
@@ -44,6 +49,23 @@ _Static_assert(offsetof(struct pw_recovery, rbx) == PW_RECOVERY_RBX, "recovery.S
 _Static_assert(offsetof(struct pw_recovery, rbp) == PW_RECOVERY_RBP, "recovery.S offsets");
 _Static_assert(offsetof(struct pw_recovery, r12) == PW_RECOVERY_R12, "recovery.S offsets");
 _Static_assert(offsetof(struct pw_recovery, r15) == PW_RECOVERY_R15, "recovery.S offsets");
+_Static_assert(offsetof(struct pw_recovery, vector) == PW_RECOVERY_VECTOR, "traps.S offsets");
+_Static_assert(offsetof(struct pw_recovery, error_code) == PW_RECOVERY_ERROR, "traps.S offsets");
+_Static_assert(offsetof(struct pw_recovery, cr2) == PW_RECOVERY_CR2, "traps.S offsets");
+_Static_assert(offsetof(struct pw_recovery, fault_rip) == PW_RECOVERY_FAULT_RIP, "traps.S offsets");
+_Static_assert(offsetof(struct pw_recovery, kind) == PW_RECOVERY_KIND, "traps.S offsets");
+
+/* State the fast path in traps.S reads before any C runs; it must decide as pw_trap_dispatch
+ * would. An armed pw_expect_fault, reports off, no handler running, not #DF, and not a
+ * not-present #PF inside the heap (that one is heap growth): traps.S unwinds to the recovery
+ * point itself, leaving kind PW_FAULT_NONE for pw_expect_fault to classify if asked. */
+extern struct pw_recovery pw_recovery_record; /* expect.c: the one recovery record */
+extern bool pw_reports_on;		      /* fault.c: pw_fault_reports */
+extern unsigned pw_trap_depth;		      /* fault.c: handlers running right now */
+extern uint64_t pw_heap_start, pw_heap_size;  /* fault.c: set by pw_trap_fast_init */
+
+/* Look up the heap bounds for the fast path; called before the first pw_expect_fault arms. */
+void pw_trap_fast_init(void);
 
 /* The 32 gates guest/guest.ld assembles at link time from the stubs in traps.S (read-only). */
 extern const struct pw_idt_gate pw_idt_image[PW_TRAP_VECTORS];

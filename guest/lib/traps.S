@@ -62,11 +62,76 @@ STUB_ERR   29
 STUB_ERR   30
 STUB_NOERR 31
 
+/* Offsets on the stack at trap_common, and after the fast path pushed RAX and RDX. */
+#define TF_VECTOR 0
+#define TF_ERROR  8
+#define TF_RIP	  16
+#define TF_RFLAGS 32
+#define TF_RSP	  40
+#define FAST(off) (16 + (off))
+#define RFLAGS_DF (1 << 10)
+#define PF_ERR_P  1
+
+/* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
+ * fault in pw_recovery_record, disarm it, and resume at its recovery point with its callee-saved
+ * registers, RAX = 1 and DF clear, as pw_recovery_unwind would, without saving the GPRs or
+ * entering C. Anything else goes to the full path below with every register intact. */
+	.p2align 4
+trap_common:
+	cmpq $0, pw_recovery_record+PW_RECOVERY_ARMED(%rip)
+	je trap_full
+	cmpb $0, pw_reports_on(%rip)
+	jne trap_full
+	cmpl $0, pw_trap_depth(%rip)
+	jne trap_full
+	cmpq $8, TF_VECTOR(%rsp)		/* #DF: never resumed */
+	je trap_full
+	pushq %rax
+	pushq %rdx
+	xorl %edx, %edx				/* CR2 as recorded: 0 unless #PF */
+	cmpq $14, FAST(TF_VECTOR)(%rsp)
+	jne trap_fast_unwind
+	movq %cr2, %rdx
+	testb $PF_ERR_P, FAST(TF_ERROR)(%rsp)	/* a protection fault is never heap growth */
+	jnz trap_fast_unwind
+	movq %rdx, %rax
+	subq pw_heap_start(%rip), %rax
+	cmpq pw_heap_size(%rip), %rax
+	jae trap_fast_unwind
+	popq %rdx				/* a first touch of the heap: grow it */
+	popq %rax
+	jmp trap_full
+trap_fast_unwind:
+	movq FAST(TF_VECTOR)(%rsp), %rax
+	movq %rax, pw_recovery_record+PW_RECOVERY_VECTOR(%rip)
+	movq FAST(TF_ERROR)(%rsp), %rax
+	movq %rax, pw_recovery_record+PW_RECOVERY_ERROR(%rip)
+	movq %rdx, pw_recovery_record+PW_RECOVERY_CR2(%rip)
+	movq FAST(TF_RIP)(%rsp), %rax
+	movq %rax, pw_recovery_record+PW_RECOVERY_FAULT_RIP(%rip)
+	movq $0, pw_recovery_record+PW_RECOVERY_KIND(%rip)	/* PW_FAULT_NONE: not classified */
+	movq $0, pw_recovery_record+PW_RECOVERY_ARMED(%rip)
+	movq pw_recovery_record+PW_RECOVERY_RIP(%rip), %rax
+	movq %rax, FAST(TF_RIP)(%rsp)
+	movq pw_recovery_record+PW_RECOVERY_RSP(%rip), %rax
+	movq %rax, FAST(TF_RSP)(%rsp)
+	andq $~RFLAGS_DF, FAST(TF_RFLAGS)(%rsp)
+	movq pw_recovery_record+PW_RECOVERY_RBX(%rip), %rbx
+	movq pw_recovery_record+PW_RECOVERY_RBP(%rip), %rbp
+	movq pw_recovery_record+PW_RECOVERY_R12(%rip), %r12
+	movq pw_recovery_record+PW_RECOVERY_R13(%rip), %r13
+	movq pw_recovery_record+PW_RECOVERY_R14(%rip), %r14
+	movq pw_recovery_record+PW_RECOVERY_R15(%rip), %r15
+	popq %rdx
+	popq %rax
+	movl $1, %eax				/* pw_recovery_run returns 1 */
+	addq $16, %rsp				/* vector and error code */
+	iretq
+
 /* Save the GPRs in struct pw_trap_frame order (rax pushed first sits highest), call the
  * dispatcher, reload whatever it left in the frame, drop vector and error code, return. The CPU
  * aligned RSP to 16 before its 5-word frame; 2 + 15 more words keep the call 16-byte aligned. */
-	.p2align 4
-trap_common:
+trap_full:
 	pushq %rax
 	pushq %rbx
 	pushq %rcx

@@ -2,7 +2,9 @@
  * vector, error code, CR2) and the runtime's report must match it exactly. Prints one line per
  * case ("expect null vector=14 err=0x0 cr2=0x10 ok") and exits 0 only if all matched, else with
  * the number of mismatches. Also checks that no fault means false, that the heap grows inside a
- * probe, and that callee-saved registers survive an unwind. */
+ * probe, that DF is clear after an unwind, and that callee-saved registers survive one.
+ * Everything runs twice: with fault reports on (the dispatcher in C classifies and reports), then
+ * off (traps.S unwinds by itself and pw_expect_fault classifies); both must give the same. */
 #include <pagewarden/guest.h>
 #include <pagewarden/pf_error.h>
 
@@ -40,6 +42,13 @@ static void do_div0(void *arg)
 	uint64_t q = 1, d = (uint64_t)(uintptr_t)arg;
 
 	__asm__ volatile("xorl %%edx, %%edx; divq %1" : "+a"(q) : "r"(d) : "rdx");
+}
+
+/* Sets DF, then reads the null page: the unwind must leave DF clear for the C code after it. */
+static void do_std_fault(void *arg)
+{
+	(void)arg;
+	__asm__ volatile("std; movb 0x28, %%al" : : : "rax", "memory");
 }
 
 /* Does nothing: no fault. */
@@ -135,8 +144,9 @@ static bool check(const struct expect_case *c)
 {
 	struct pw_fault f;
 	bool faulted = run_probe(c, &f);
+	bool df = pw_read_rflags() & (1ull << 10);
 	char bits[32];
-	bool ok = faulted == c->faults && f.faulted == faulted &&
+	bool ok = !df && faulted == c->faults && f.faulted == faulted &&
 		  (!faulted || (f.kind == c->kind && f.vector == c->vector &&
 				f.error_code == c->err && f.cr2 == c->cr2));
 
@@ -155,10 +165,12 @@ static bool check(const struct expect_case *c)
 	return ok;
 }
 
-int main(void)
+/* Run every case and the register check; returns the number of mismatches. pass selects a fresh
+ * heap page for the growth case. */
+static unsigned run_cases(unsigned pass)
 {
-	uint64_t text = (uint64_t)(uintptr_t)main, data = (uint64_t)(uintptr_t)data_ret;
-	uint64_t heap = pw_boot_info()->heap_start;
+	uint64_t text = (uint64_t)(uintptr_t)run_cases, data = (uint64_t)(uintptr_t)data_ret;
+	uint64_t heap = pw_boot_info()->heap_start + pass * PW_PAGE_SIZE;
 	const struct expect_case cases[] = {
 	    {"null read", READ, 0x10, NULL, true, PW_FAULT_NULL, VECTOR_PF, 0, 0x10},
 	    {"null write", WRITE, 0xff8, NULL, true, PW_FAULT_NULL, VECTOR_PF, PF_ERR_W, 0xff8},
@@ -180,6 +192,7 @@ int main(void)
 	    {"non-canonical", READ, NON_CANONICAL, NULL, true, PW_FAULT_EXCEPTION, VECTOR_GP, 0, 0},
 	    {"ud2", CALL, 0, do_ud2, true, PW_FAULT_EXCEPTION, VECTOR_UD, 0, 0},
 	    {"divide by zero", CALL, 0, do_div0, true, PW_FAULT_EXCEPTION, VECTOR_DE, 0, 0},
+	    {"DF set, then null", CALL, 0, do_std_fault, true, PW_FAULT_NULL, VECTOR_PF, 0, 0x28},
 	    {"text read", READ, text, NULL, false, 0, 0, 0, 0},
 	    {"nothing", CALL, 0, do_nothing, false, 0, 0, 0, 0},
 	    {"heap write grows", WRITE, heap + 0x123, NULL, false, 0, 0, 0, 0},
@@ -191,7 +204,18 @@ int main(void)
 		bad += !check(&cases[i]);
 	changed = callee_saved_survive();
 	printf("expect callee-saved registers kept: %s\n", changed ? "MISMATCH" : "ok");
-	bad += changed != 0;
+	return bad + (changed != 0);
+}
+
+int main(void)
+{
+	unsigned bad;
+
+	printf("pass 1: reports on\n");
+	bad = run_cases(0);
+	pw_fault_reports(false);
+	printf("pass 2: reports off\n");
+	bad += run_cases(1);
 	printf("%u mismatches\n", bad);
 	return bad ? (int)(bad < 60 ? bad : 60) : 0;
 }

@@ -162,6 +162,14 @@ static inline uint64_t pw_read_cr4(void)
 	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
 	return v;
 }
+
+static inline uint64_t pw_read_rflags(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("pushfq; popq %0" : "=r"(v));
+	return v;
+}
 static inline uint64_t pw_rdmsr(uint32_t msr)
 {
 	uint32_t lo, hi;
