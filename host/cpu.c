@@ -73,3 +73,19 @@ enum vm_err cpu_setup(struct vm *vm, const struct layout *l, struct vm_error *e)
 		err = VCPU_IOCTL(vm, KVM_SET_REGS, &regs, e);
 	return err;
 }
+
+/* KVM resets the MMU context on KVM_SET_SREGS only when CR3 (or CR0/CR4/EFER) changes, dropping
+ * what it built from the old tables; newer kernels also flush the guest's TLB then, which
+ * hardware KVM otherwise keeps across exits (KVM-NOTES.md). So an unchanged CR3 goes through a
+ * copy with PWT toggled first, which makes the real one a change. */
+enum vm_err cpu_set_sregs_reset_mmu(const struct vm *vm, const struct kvm_sregs *s,
+				    struct vm_error *e)
+{
+	struct kvm_sregs tmp = *s;
+	enum vm_err err;
+
+	tmp.cr3 ^= CPU_CR3_PWT;
+	err = VCPU_IOCTL(vm, KVM_SET_SREGS, &tmp, e);
+	tmp.cr3 = s->cr3;
+	return err ? err : VCPU_IOCTL(vm, KVM_SET_SREGS, &tmp, e);
+}

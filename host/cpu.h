@@ -1,5 +1,6 @@
 /* The vCPU's architectural state at entry: 64-bit long mode on the layout's page tables, flat
- * segments from the layout's GDT, RIP at the entry point, RSP at the stack top, RDI = boot info. */
+ * segments from the layout's GDT, RIP at the entry point, RSP at the stack top, RDI = boot info;
+ * and loading special registers later so that KVM forgets translations from edited tables. */
 #ifndef PW_HOST_CPU_H
 #define PW_HOST_CPU_H
 
@@ -13,6 +14,7 @@
 #define CPU_CR0_NE	    (1ull << 5)
 #define CPU_CR0_WP	    (1ull << 16)
 #define CPU_CR0_PG	    (1ull << 31)
+#define CPU_CR3_PWT	    (1ull << 3) /* page-level write-through of the PML4 */
 #define CPU_CR4_PAE	    (1ull << 5)
 #define CPU_CR4_PGE	    (1ull << 7)
 #define CPU_EFER_LME	    (1ull << 8)
@@ -35,5 +37,10 @@ void cpu_entry_regs(struct kvm_regs *regs, const struct layout *l);
 
 /* Load the entry state into vm's vCPU. Call after vm_open and layout_build. */
 enum vm_err cpu_setup(struct vm *vm, const struct layout *l, struct vm_error *e);
+
+/* KVM_SET_SREGS with s, making KVM reset its MMU context even when s->cr3 is the current CR3:
+ * call after the VMM edited the guest's page tables behind the vCPU's back. */
+enum vm_err cpu_set_sregs_reset_mmu(const struct vm *vm, const struct kvm_sregs *s,
+				    struct vm_error *e);
 
 #endif
