@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_rng.h"
 #include "paging.h"
 #include "paging_arena.h"
 
@@ -47,30 +48,7 @@ struct model {
 static struct arena a;
 static struct pt pt;
 static struct model m;
-static uint64_t rng;
 static char where[160]; /* "seed S step N: op ..." for failure messages */
-
-/* splitmix64: a small, good, reproducible generator. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n). */
-static uint64_t below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-/* True with probability pct percent. */
-static bool chance(unsigned pct)
-{
-	return below(100) < pct;
-}
 
 /* Index of the model page holding va, or (size_t)-1 if va is in no window. */
 static size_t page_index(uint64_t va)

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "test_rng.h"
 #include "cpu.h"
 #include "kvm.h"
 #include "layout.h"
@@ -61,31 +62,6 @@ static void kvm_init(void)
 }
 
 TestSuite(translate, .init = kvm_init, .timeout = 60);
-
-/* ---- seeded randomness (splitmix64, as in test_paging_model.c) ---- */
-
-static uint64_t rng;
-
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n); 0 when n is 0. */
-static uint64_t below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
-
-/* True with probability pct percent. */
-static bool chance(unsigned pct)
-{
-	return below(100) < pct;
-}
 
 /* The seed to use: PW_SEED if set, else fixed. */
 static uint64_t pick_seed(uint64_t fixed)
