@@ -17,6 +17,13 @@
 
 #define MAX_FAULTS 128
 
+/* Exception vectors the fault tests name. */
+#define VECTOR_DE 0
+#define VECTOR_UD 6
+#define VECTOR_DF 8
+#define VECTOR_GP 13
+#define VECTOR_PF 14
+
 /* One entry of the report's "faults" array. */
 struct jfault {
 	char kind[32];

@@ -13,11 +13,6 @@
 #include "run_helper.h"
 #include "status.h"
 
-#define VECTOR_DE 0
-#define VECTOR_UD 6
-#define VECTOR_DF 8
-#define VECTOR_GP 13
-#define VECTOR_PF 14
 
 static void kvm_init(void)
 {
