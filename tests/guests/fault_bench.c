@@ -55,17 +55,6 @@ __asm__(".text\n"
 bool fb_touch(uint64_t addr, struct pw_fault *f);
 void fb_bare_pf(void);
 
-/* A 64-bit IDT gate (Intel SDM vol. 3, 6.14.1): only the handler offset is changed here. */
-struct fb_gate {
-	uint16_t offset_low;
-	uint16_t selector;
-	uint8_t ist;
-	uint8_t type;
-	uint16_t offset_mid;
-	uint32_t offset_high;
-	uint32_t reserved;
-} __attribute__((packed));
-
 /* What each kind runs, where, and what it needs. */
 struct fb_kind {
 	const char *name;
@@ -103,7 +92,7 @@ static const struct fb_kind fb_kinds[FB_KINDS] = {
 
 static struct pw_hc_checkpoint fb_checkpoint = {.id = CHECKPOINT_ID};
 static uint8_t fb_mapped_byte; /* bss: mapped at boot, the target of loop and probe */
-static struct fb_gate fb_saved_gate;
+static struct pw_idt_gate fb_saved_gate;
 
 /* One exit: a checkpoint hypercall (the VMM counts it and resumes). */
 static bool fb_pio(uint64_t addr, struct pw_fault *f)
@@ -135,23 +124,17 @@ static uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* The #PF gate of the IDT the CPU uses now (sidt: wherever the runtime put it). */
-static volatile struct fb_gate *fb_pf_gate(void)
+/* The #PF gate of the IDT in force, made writable (the runtime's own table is read-only). */
+static volatile struct pw_idt_gate *fb_pf_gate(void)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr;
-
-	__asm__ volatile("sidt %0" : "=m"(idtr));
-	return (volatile struct fb_gate *)(uintptr_t)idtr.base + VECTOR_PF;
+	return pw_idt_edit() + VECTOR_PF;
 }
 
 /* Point the #PF gate at fb_bare_pf, keeping its selector, type and IST stack, so delivery costs
  * what it costs the runtime. Undo with fb_bare_gate_restore. */
 static void fb_bare_gate_install(void)
 {
-	volatile struct fb_gate *g = fb_pf_gate();
+	volatile struct pw_idt_gate *g = fb_pf_gate();
 	uint64_t h = (uint64_t)(uintptr_t)fb_bare_pf;
 
 	fb_saved_gate = *g;
