@@ -2,6 +2,7 @@
  * ptdump or QEMU "info mem", and the one-line format of a range. Holes are not shown.
  */
 #include "paging.h"
+#include "strbuf.h"
 
 /* Coalescing state: the range being grown and where finished ones go. */
 struct dumper {
@@ -79,52 +80,8 @@ void pt_dump(const struct pt *pt, pt_range_fn fn, void *arg)
 	dumper_emit(&d);
 }
 
-/* A bounded line writer with snprintf's return convention. */
-struct line {
-	char *buf;
-	size_t n;
-	size_t len; /* characters that would have been written */
-};
-
-/* Append one character (counted even when it does not fit). */
-static void line_putc(struct line *l, char c)
-{
-	if (l->n > 0 && l->len < l->n - 1)
-		l->buf[l->len] = c;
-	l->len++;
-}
-
-/* Append s. */
-static void line_puts(struct line *l, const char *s)
-{
-	while (*s)
-		line_putc(l, *s++);
-}
-
-/* Append v as 16 hex digits. */
-static void line_hex16(struct line *l, uint64_t v)
-{
-	for (int shift = 60; shift >= 0; shift -= 4)
-		line_putc(l, "0123456789abcdef"[(v >> shift) & 0xf]);
-}
-
-/* Append v in decimal; returns the number of digits. */
-static unsigned line_dec(struct line *l, uint64_t v)
-{
-	char digits[20];
-	unsigned nd = 0;
-
-	do {
-		digits[nd++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (unsigned i = nd; i > 0; i--)
-		line_putc(l, digits[i - 1]);
-	return nd;
-}
-
 /* Append a page size as "4K", "2M", "1G", "512G", padded to three columns. */
-static void line_size(struct line *l, uint64_t size)
+static void strbuf_put_size(struct strbuf *l, uint64_t size)
 {
 	static const char units[] = "KMG";
 	unsigned u = 0, width;
@@ -134,40 +91,38 @@ static void line_size(struct line *l, uint64_t size)
 		size >>= 10;
 		u++;
 	}
-	width = line_dec(l, size) + 1;
-	line_putc(l, units[u]);
+	width = strbuf_put_dec(l, size) + 1;
+	strbuf_putc(l, units[u]);
 	while (width++ < 3)
-		line_putc(l, ' ');
+		strbuf_putc(l, ' ');
 }
 
 size_t pt_format_range(char *buf, size_t n, const struct pt_range *r, pt_guard_name_fn names)
 {
-	struct line l = {buf, n, 0};
+	struct strbuf l = {buf, n, 0};
 
-	line_hex16(&l, r->start);
-	line_putc(&l, '-');
-	line_hex16(&l, r->end);
-	line_putc(&l, ' ');
-	line_hex16(&l, r->end - r->start);
-	line_putc(&l, ' ');
-	line_size(&l, r->page_size);
-	line_putc(&l, ' ');
+	strbuf_put_hex16(&l, r->start);
+	strbuf_putc(&l, '-');
+	strbuf_put_hex16(&l, r->end);
+	strbuf_putc(&l, ' ');
+	strbuf_put_hex16(&l, r->end - r->start);
+	strbuf_putc(&l, ' ');
+	strbuf_put_size(&l, r->page_size);
+	strbuf_putc(&l, ' ');
 	if (r->guard_kind) {
 		const char *name = names ? names(r->guard_kind) : NULL;
 
-		line_puts(&l, "guard(");
+		strbuf_puts(&l, "guard(");
 		if (name)
-			line_puts(&l, name);
+			strbuf_puts(&l, name);
 		else
-			line_dec(&l, r->guard_kind);
-		line_putc(&l, ')');
+			strbuf_put_dec(&l, r->guard_kind);
+		strbuf_putc(&l, ')');
 	} else {
 		/* Flags go straight into the remaining space; the length counts them all. */
 		size_t room = l.len < n ? n - l.len : 0;
 
 		l.len += pt_flags_str(room ? buf + l.len : NULL, room, r->flags);
 	}
-	if (n > 0)
-		buf[l.len < n ? l.len : n - 1] = '\0';
-	return l.len;
+	return strbuf_end(&l);
 }

@@ -5,6 +5,7 @@
  * depend on the level (PS, and PAT at bit 7 or bit 12) are never read back as flags.
  */
 #include "pte.h"
+#include "strbuf.h"
 
 /* Printed in this order by pt_flags_str ("RW NX U UC DEV G"). */
 const struct pt_flag_name pt_flag_names[] = {
@@ -184,42 +185,12 @@ pte_t pte_set_flags(pte_t pte, unsigned flags, int level)
 	return (pte & keep) | (pt_flags_to_x86(flags, level) & PTE_RIGHTS);
 }
 
-/* A bounded string writer with snprintf's return convention. */
-struct strbuf {
-	char *buf;
-	size_t n;
-	size_t len; /* characters that would have been written */
-};
-
-/* Append one character (counted even when it does not fit). */
-static void strbuf_putc(struct strbuf *sb, char c)
-{
-	if (sb->n > 0 && sb->len < sb->n - 1)
-		sb->buf[sb->len] = c;
-	sb->len++;
-}
-
-/* Append s as it is. */
-static void strbuf_puts(struct strbuf *sb, const char *s)
-{
-	while (*s)
-		strbuf_putc(sb, *s++);
-}
-
 /* Append s as a word: a space first unless it is the first thing written. */
 static void strbuf_add_word(struct strbuf *sb, const char *s)
 {
 	if (sb->len > 0)
 		strbuf_putc(sb, ' ');
 	strbuf_puts(sb, s);
-}
-
-/* NUL-terminate and return the full length. */
-static size_t strbuf_end(struct strbuf *sb)
-{
-	if (sb->n > 0)
-		sb->buf[sb->len < sb->n ? sb->len : sb->n - 1] = '\0';
-	return sb->len;
 }
 
 /* Name of generic flag in pt_flag_names. */
@@ -271,20 +242,6 @@ static bool pte_bit_name_applies(size_t i, pte_t pte, int level)
 	default:
 		return true;
 	}
-}
-
-/* Append kind in decimal. */
-static void strbuf_put_dec(struct strbuf *sb, unsigned v)
-{
-	char digits[10];
-	int nd = 0;
-
-	do {
-		digits[nd++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v && nd < (int)sizeof(digits));
-	while (nd > 0)
-		strbuf_putc(sb, digits[--nd]);
 }
 
 size_t pte_bits_str(char *buf, size_t n, pte_t pte, int level)
