@@ -5,12 +5,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "cpu.h"
 #include "pagewarden/classify.h"
 #include "trapstubs.h"
 
-#define VECTOR_PF     14
-#define RFLAGS_DF     (1ull << 10)
-#define CR3_PWT	      (1ull << 3)
+#define VECTOR_PF      14
+#define RFLAGS_DF      (1ull << 10)
 #define FAULT_LINE_MAX 320
 
 void vmmfault_note(struct run *r, const struct fault_record *f)
@@ -35,24 +35,15 @@ static bool vmmfault_set_regs(struct run *r, const struct kvm_regs *regs)
 	return true;
 }
 
-/* Make the vCPU forget any cached translation after the VMM edited the guest's tables: a
- * KVM_SET_SREGS whose CR3 differs from the current one makes KVM reset its MMU context (the
- * shadow MMU here rebuilds from the guest tables; newer kernels also flush the guest TLB then).
- * Writing the same CR3 does not count as a change, so CR3 goes through a copy with PWT toggled
- * and back. x86 does not cache not-present entries, so hardware KVM would do without this. */
+/* Make the vCPU forget any cached translation after the VMM edited the guest's tables
+ * (cpu_set_sregs_reset_mmu). The shadow MMU of a nested host needs it to see the new entry; x86
+ * does not cache not-present entries, so hardware KVM would do without it for heap growth. */
 static bool vmmfault_mmu_reset(struct run *r)
 {
 	const struct kvm_sregs *cur = run_sregs(r);
-	struct kvm_sregs s;
+	struct vm_error e;
 
-	if (!cur)
-		return false;
-	s = *cur;
-	s.cr3 ^= CR3_PWT;
-	if (ioctl(r->vm->vcpu_fd, KVM_SET_SREGS, &s) < 0)
-		return false;
-	s.cr3 ^= CR3_PWT;
-	return ioctl(r->vm->vcpu_fd, KVM_SET_SREGS, &s) == 0;
+	return cur && cpu_set_sregs_reset_mmu(r->vm, cur, &e) == VM_OK;
 }
 
 /* Resume the interrupted code as iretq would: RIP, RSP, RFLAGS from the exception frame, RAX and
@@ -114,8 +105,7 @@ static enum hc_result vmmfault_crash(struct run *r, const struct trapstub_frame 
 	r->walk_what = f->vector == VECTOR_PF ? "CR2" : "RIP";
 	r->walk_addr = f->vector == VECTOR_PF ? f->gva : f->rip;
 	fault_format(line, sizeof(line), f);
-	run_stopf(r, RUN_STOP_TRAP, "guest crashed: %s%s%s", line, why ? ": " : "",
-		  why ? why : "");
+	run_stopf(r, RUN_STOP_TRAP, "guest crashed: %s%s%s", line, why ? ": " : "", why ? why : "");
 	return HC_STOP;
 }
 
@@ -163,8 +153,10 @@ enum hc_result vmmfault_trap(struct run *r, unsigned vector)
 		return HC_STOP;
 	}
 	if (!trapstubs_read_frame(r->mem, regs->rsp, vector, &tf)) {
-		run_stopf(r, RUN_STOP_TRAP, "trap vector %u: the exception frame at RSP 0x%llx is "
-			  "outside guest RAM", vector, (unsigned long long)regs->rsp);
+		run_stopf(r, RUN_STOP_TRAP,
+			  "trap vector %u: the exception frame at RSP 0x%llx is "
+			  "outside guest RAM",
+			  vector, (unsigned long long)regs->rsp);
 		return HC_STOP;
 	}
 	f = (struct fault_record){
@@ -186,7 +178,6 @@ enum hc_result vmmfault_trap(struct run *r, unsigned vector)
 		vmmfault_note(r, &f);
 		return r->stop == RUN_STOP_NONE ? HC_RESUME : HC_STOP;
 	}
-	return vmmfault_crash(r, &tf, &f,
-			      vector == 8 ? "double fault (a fault while delivering another)"
-					  : NULL);
+	return vmmfault_crash(
+	    r, &tf, &f, vector == 8 ? "double fault (a fault while delivering another)" : NULL);
 }
