@@ -17,9 +17,14 @@ GUEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-Ipaging -Iguest/include
 GUEST_LDFLAGS := -nostdlib -static -Wl,--build-id=none -Wl,-z,max-page-size=4096 \
 	-Wl,-z,noexecstack -T guest/guest.ld
-HOST_LIBS := $(shell pkg-config --exists libseccomp 2>/dev/null && echo -lseccomp)
-ifneq ($(HOST_LIBS),)
-HOST_CFLAGS += -DHAVE_SECCOMP
+# libseccomp compiles the sandbox's filter at build time (host/tools/sandbox_gen.c); ./vmm itself
+# loads the finished program and does not link libseccomp.
+HAVE_LIBSECCOMP := $(shell pkg-config --exists libseccomp 2>/dev/null && echo yes)
+HOST_LIBS :=
+SANDBOX_BPF :=
+ifneq ($(HAVE_LIBSECCOMP),)
+HOST_CFLAGS += -DHAVE_SECCOMP -I$(B)/gen
+SANDBOX_BPF := $(B)/gen/sandbox_bpf.h
 endif
 ifneq ($(shell pkg-config --exists capstone 2>/dev/null && echo yes),)
 HOST_CFLAGS += -DHAVE_CAPSTONE
@@ -77,6 +82,18 @@ $(LIBPAGING): $(PAGING_OBJ)
 $(LIBVMM): $(HOST_OBJ)
 	@mkdir -p $(@D)
 	$(AR) rcs $@ $^
+
+# The sandbox's filter, compiled with libseccomp by a build-time tool built with the same flags
+# (so an ASan build gets the ASan rules), not a fuzzer's.
+ifneq ($(HAVE_LIBSECCOMP),)
+$(B)/tools/sandbox-gen: host/tools/sandbox_gen.c host/sandbox_rules.h
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -fsanitize=fuzzer%,$(HOST_CFLAGS)) $(LDFLAGS) -o $@ $< -lseccomp
+$(SANDBOX_BPF): $(B)/tools/sandbox-gen
+	@mkdir -p $(@D)
+	ASAN_OPTIONS=detect_leaks=0 $< > $@.tmp && mv $@.tmp $@
+$(B)/host/host/sandbox.o: $(SANDBOX_BPF)
+endif
 
 vmm: $(B)/host/host/main.o $(LIBVMM) $(LIBPAGING)
 	$(CC) $(LDFLAGS) -o $@ $^ $(HOST_LIBS)
@@ -176,9 +193,9 @@ deps-fuzz:
 	@scripts/deps.sh fuzz
 fuzz: deps-fuzz
 	@$(MAKE) --no-print-directory fuzz-run
-$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_main.c fuzz/fuzz.h $(HOST_SRC) $(PAGING_SRC)
+$(FUZZ_B)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_main.c fuzz/fuzz.h $(HOST_SRC) $(PAGING_SRC) $(SANDBOX_BPF)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -DFUZZ_TARGET=$* -o $@ fuzz/fuzz_$*.c fuzz/fuzz_main.c $(HOST_SRC) \
+	clang $(FUZZ_CFLAGS) -I$(B)/gen -DFUZZ_TARGET=$* -o $@ fuzz/fuzz_$*.c fuzz/fuzz_main.c $(HOST_SRC) \
 		$(PAGING_SRC) $(HOST_LIBS)
 # Each run starts from the committed seeds plus what earlier runs found (kept in $(FUZZ_B)).
 fuzz-run: $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)

@@ -1,0 +1,110 @@
+/* What the seccomp filter allows, as data: read by the build-time filter compiler
+ * (host/tools/sandbox_gen.c, with libseccomp) and by host/sandbox.c (the vCPU ioctl list it
+ * reports). The VMM's fds are not known at build time: the compiled filter compares them with
+ * placeholders that sandbox_install replaces by the real fds. */
+#ifndef PW_HOST_SANDBOX_RULES_H
+#define PW_HOST_SANDBOX_RULES_H
+
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <sys/ioctl.h>
+
+/* Placeholder fds in the compiled filter. Neither value is a syscall number, an ioctl request or
+ * a flag the filter tests, and the compiler checks that each appears only where it belongs. */
+#define SANDBOX_FD_VCPU 0x7e1dc0de
+#define SANDBOX_FD_VM	0x7e1dc0df
+
+/* Every vCPU ioctl a run loop may make: KVM_RUN and the state the loops, the crash report and
+ * fault injection read or write (registers, events, debug, FPU/MSR state for snapshots). */
+static const unsigned long sandbox_vcpu_reqs[] = {
+    KVM_RUN,
+    KVM_GET_REGS,
+    KVM_SET_REGS,
+    KVM_GET_SREGS,
+    KVM_SET_SREGS,
+    KVM_TRANSLATE,
+    KVM_GET_VCPU_EVENTS,
+    KVM_SET_VCPU_EVENTS,
+    KVM_SET_GUEST_DEBUG,
+    KVM_GET_FPU,
+    KVM_SET_FPU,
+    KVM_GET_MSRS,
+    KVM_SET_MSRS,
+    KVM_GET_XSAVE,
+    KVM_SET_XSAVE,
+    KVM_GET_XCRS,
+    KVM_SET_XCRS,
+    KVM_GET_DEBUGREGS,
+    KVM_SET_DEBUGREGS,
+    KVM_GET_MP_STATE,
+    KVM_SET_MP_STATE,
+};
+
+/* VM ioctls: the dirty log (snapshots, fault injection) and nothing that creates or maps. */
+static const unsigned long sandbox_vm_reqs[] = {KVM_GET_DIRTY_LOG, KVM_CLEAR_DIRTY_LOG};
+
+/* Syscalls allowed with any arguments: output, memory for malloc/free (never executable: mmap
+ * and mprotect get their own rules), --timeout's timer and signal, the clock, and exiting. */
+static const int sandbox_plain[] = {
+    SYS_write,
+    SYS_writev,
+    SYS_close,
+    SYS_fstat,
+    SYS_newfstatat,
+    SYS_brk,
+    SYS_munmap,
+    SYS_mremap,
+    SYS_madvise,
+    SYS_rt_sigaction,
+    SYS_rt_sigprocmask,
+    SYS_rt_sigreturn,
+    SYS_setitimer,
+    SYS_getitimer,
+    SYS_clock_gettime,
+    SYS_gettimeofday,
+    SYS_futex,
+    SYS_exit,
+    SYS_exit_group,
+#ifdef __SANITIZE_ADDRESS__
+    /* ASan/LSan at exit: reading /proc/self/maps and stopping the world to scan for leaks. */
+    SYS_read,
+    SYS_getpid,
+    SYS_gettid,
+    SYS_sched_yield,
+    SYS_clone,
+    SYS_clone3,
+    SYS_ptrace,
+    SYS_wait4,
+    SYS_prctl,
+    SYS_sigaltstack,
+    SYS_tgkill,
+    SYS_getppid,
+    SYS_readlink,
+    SYS_lseek,
+    SYS_pipe2,
+    SYS_getrlimit,
+    SYS_prlimit64,
+    SYS_set_robust_list,
+    SYS_rseq,
+    SYS_mprotect,
+    SYS_sched_getaffinity,
+    SYS_uname,
+    SYS_sysinfo,
+    SYS_getrusage,
+#endif
+};
+
+/* mprotect with any protection that is not executable; with ASan it is in sandbox_plain. */
+#ifdef __SANITIZE_ADDRESS__
+#define SANDBOX_MPROTECT_NOEXEC 0
+#else
+#define SANDBOX_MPROTECT_NOEXEC 1
+#endif
+
+/* The one tty ioctl: stdio asks whether a stream is a terminal before its first write. */
+#define SANDBOX_TTY_IOCTL TCGETS
+
+#define SANDBOX_N(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
