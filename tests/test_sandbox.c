@@ -1,5 +1,6 @@
 /* The seccomp sandbox: in force while a guest runs (and absent with --no-sandbox), and what
- * the filter itself lets through, kills, or refuses, checked in a forked child. */
+ * the filter itself lets through, kills, or refuses, checked in a forked child; capstone,
+ * preloaded, still decodes under it. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "disasm.h"
 #include "run_helper.h"
 #include "sandbox.h"
+#include "status.h"
 
 /* The "Seccomp:" mode of pid (0 none, 2 filter), or -1 once the process is gone. */
 static int seccomp_mode(pid_t pid)
@@ -178,4 +181,47 @@ Test(sandbox, malloc_and_write_still_work)
 	int st = under_filter(do_malloc_and_write);
 
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status 0x%x", st);
+}
+
+/* Decode many random byte strings: every lazily initialised path of capstone must already have
+ * run in disasm_preload, or the filter kills the child (glibc's qsort asks sysinfo, say). */
+static void do_disassemble(void)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	struct disasm_insn insn;
+	uint8_t code[16];
+	unsigned decoded = 0;
+
+	for (int i = 0; i < 20000; i++) {
+		for (size_t k = 0; k < sizeof(code); k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			code[k] = (uint8_t)x;
+		}
+		decoded += disasm_one(code, sizeof(code), 0x100000, &insn) == DISASM_OK;
+	}
+	_exit(decoded > 10000 ? 0 : 1);
+}
+
+Test(sandbox, preloaded_disassembler_works_under_the_filter)
+{
+	int st;
+
+	if (!disasm_preload())
+		cr_skip_test("no disassembler in this build (libcapstone-dev missing)");
+	st = under_filter(do_disassemble); /* the child inherits the loaded library */
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status 0x%x", st);
+}
+
+/* The crash report of a sandboxed run still names the faulting instruction. */
+Test(sandbox, crash_report_disassembles_under_the_sandbox)
+{
+	struct proc_result r;
+
+	require_kvm();
+	if (!disasm_preload())
+		cr_skip_test("no disassembler in this build (libcapstone-dev missing)");
+	r = vmm_run(guest("triple.bin"), NULL);
+	cr_assert_eq(r.status, PW_STATUS_CRASH, "status %d: %s", r.status, r.err);
+	cr_assert(strstr(r.err, "  instruction: ud2\n"), "%s", r.err);
+	proc_result_free(&r);
 }
