@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -143,9 +144,16 @@ int campaign_main(const struct campaign_opts *o)
 	close(p[1]);
 	uint64_t got = camp_collect(o, p[0], results, have, total);
 	close(p[0]);
-	for (unsigned j = 0; j < started; j++)
-		if (waitpid(pid[j], &ws, 0) > 0 && (!WIFEXITED(ws) || WEXITSTATUS(ws)) && !status)
+	for (unsigned j = 0; j < started; j++) {
+		if (waitpid(pid[j], &ws, 0) < 0 || (WIFEXITED(ws) && WEXITSTATUS(ws) == 0))
+			continue;
+		if (WIFSIGNALED(ws))
+			fprintf(stderr, "vmm: campaign: worker %u killed by signal %d%s\n", j,
+				WTERMSIG(ws),
+				WTERMSIG(ws) == SIGSYS ? " (a syscall outside the sandbox)" : "");
+		if (!status)
 			status = WIFEXITED(ws) ? WEXITSTATUS(ws) : PW_STATUS_INTERNAL;
+	}
 	if (csv)
 		campaign_write_csv_header(csv);
 	for (uint64_t i = 0; i < o->runs; i++) {
@@ -178,6 +186,7 @@ int campaign_inject_one(const struct campaign_opts *o)
 	struct campaign_result res = {0};
 	struct inject_spec spec;
 	char msg[256] = "";
+	struct campaign_opts one = *o;
 	int status;
 	struct run r;
 
@@ -188,9 +197,10 @@ int campaign_inject_one(const struct campaign_opts *o)
 		free(w);
 		return PW_STATUS_USAGE;
 	}
-	status = worker_init(w, o, msg, sizeof(msg));
+	one.models = 1u << spec.model; /* what the worker must prepare for (skip: capstone) */
+	status = worker_init(w, &one, msg, sizeof(msg));
 	if (!status)
-		status = worker_golden(w, o, msg, sizeof(msg));
+		status = worker_golden(w, &one, msg, sizeof(msg));
 	if (status) {
 		fprintf(stderr, "vmm: --inject: %s\n", msg);
 	} else if (worker_run(w, &spec, false, &res, &r) < 0) {

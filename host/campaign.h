@@ -36,6 +36,8 @@ struct campaign_opts {
 	uint64_t budget_exits; /* --budget-exits: 0 = 10x golden + 100 */
 	double budget_ms;      /* --budget-ms: 0 = 20x golden, at least 20 ms */
 	bool progress;	       /* progress line on stderr */
+	uint64_t max_exits;    /* --max-exits: hard limit of VM exits per run; 0 = none */
+	bool no_sandbox;       /* --no-sandbox: workers run without the seccomp filter */
 	const char *spec;      /* --inject SPEC: one experiment */
 };
 

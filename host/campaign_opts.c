@@ -22,7 +22,9 @@ enum {
 	CO_BMS,
 	CO_SUMMARIZE,
 	CO_MEM,
-	CO_NOPROGRESS
+	CO_NOPROGRESS,
+	CO_MAX_EXITS,
+	CO_NO_SANDBOX,
 };
 
 static const struct option camp_long[] = {
@@ -38,6 +40,8 @@ static const struct option camp_long[] = {
     {"summarize", no_argument, NULL, CO_SUMMARIZE},
     {"mem", required_argument, NULL, CO_MEM},
     {"no-progress", no_argument, NULL, CO_NOPROGRESS},
+    {"max-exits", required_argument, NULL, CO_MAX_EXITS},
+    {"no-sandbox", no_argument, NULL, CO_NO_SANDBOX},
     {NULL, 0, NULL, 0},
 };
 
@@ -113,6 +117,14 @@ static int camp_opt(int c, const char *a, struct campaign_opts *o, bool *summari
 		return 0;
 	case CO_NOPROGRESS:
 		o->progress = false;
+		return 0;
+	case CO_MAX_EXITS:
+		return camp_u64(a, &o->max_exits)
+			   ? (snprintf(msg, n, "--max-exits '%s': want a number of VM exits", a),
+			      -1)
+			   : 0;
+	case CO_NO_SANDBOX:
+		o->no_sandbox = true;
 		return 0;
 	}
 	return snprintf(msg, n, "unknown campaign option (see docs/fault-injection.md)"), -1;

@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "cpu.h"
+#include "disasm.h"
 #include "hypercall.h"
+#include "sandbox.h"
 #include "status.h"
 
 #define CAMP_TRACE_MAX 200000 /* golden instructions traced; longer guests get no @rip points */
@@ -72,7 +74,7 @@ static void exp_fire(struct exp *x, struct run *r)
 	x->applied = true;
 	x->err = inject_apply(r, x->spec, &x->eff, x->why, sizeof(x->why));
 	if (x->eff.host_wrote)
-		snapshot_note_host_write(&x->w->snap, x->eff.gpa);
+		snapshot_note_host_write(&x->w->snap, x->eff.gpa, x->eff.len);
 	if (x->err)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "injection failed: %s", x->why);
 }
@@ -190,20 +192,14 @@ static bool exp_hook(struct run *r, void *arg)
 
 /* ---- a worker's VM ------------------------------------------------------------------------ */
 
-/* Build the guest and run it to its first checkpoint, where the snapshot is taken. */
-int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+/* Read the image and build its VM: RAM logging dirty pages from the start (so the snapshot
+ * needs no memslot change later), layout, vCPU. */
+static int worker_build(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
 {
 	struct layout_opts lo = {.fault_mode = PW_FAULTS_GUEST};
 	struct image_error ie = {0};
 	struct vm_error ve = {0};
-	struct run_config cfg = {.quiet = true, .log = stderr};
-	struct exp x = {.w = w, .boot = true};
-	struct run r;
 
-	memset(w, 0, sizeof(*w));
-	w->vm.kvm_fd = w->vm.vm_fd = w->vm.vcpu_fd = -1;
-	w->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	cfg.console_fd = w->null_fd;
 	if (image_read_file(o->image, o->mem, &w->file, &w->file_len, &ie) ||
 	    image_parse(w->file, w->file_len, o->mem, &w->img, &ie)) {
 		snprintf(msg, n, "%s: %s: %s", o->image, image_strerror(ie.err), ie.detail);
@@ -211,7 +207,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	}
 	if (vm_open(&w->vm, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
-		return PW_STATUS_KVM;
+		return ve.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
 	}
 	lo.has_1g = w->vm.has_1g, lo.maxphyaddr = w->vm.maxphyaddr;
 	if (guest_mem_alloc(&w->mem, o->mem) || layout_build(&w->mem, &w->img, &lo, &w->layout) ||
@@ -219,10 +215,46 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 		snprintf(msg, n, "%s: cannot build the guest", o->image);
 		return PW_STATUS_IMAGE;
 	}
-	if (vm_map_ram(&w->vm, &w->mem, false, &ve) || cpu_setup(&w->vm, &w->layout, &ve)) {
+	if (vm_map_ram(&w->vm, &w->mem, false, true, &ve) || cpu_setup(&w->vm, &w->layout, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
+		return ve.err == VM_ENOCAP ? PW_STATUS_KVM : PW_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+/* Confine the worker before any guest code runs: every file, fd and KVM object exists now.
+ * The skip model needs capstone, which only loads before the filter. */
+static int worker_confine(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+{
+	enum sandbox_err se;
+
+	if (o->models & (1u << INJ_SKIP))
+		disasm_preload();
+	if (o->no_sandbox)
+		return 0;
+	se = sandbox_install(&w->vm);
+	if (se) {
+		snprintf(msg, n, "sandbox: %s", sandbox_strerror(se));
 		return PW_STATUS_INTERNAL;
 	}
+	return 0;
+}
+
+int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+{
+	struct run_config cfg = {.quiet = true, .log = stderr, .max_exits = o->max_exits};
+	struct exp x = {.w = w, .boot = true};
+	struct vm_error ve = {0};
+	struct run r;
+	int status;
+
+	memset(w, 0, sizeof(*w));
+	w->vm.kvm_fd = w->vm.vm_fd = w->vm.vcpu_fd = -1;
+	w->max_exits = o->max_exits;
+	w->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	cfg.console_fd = w->null_fd;
+	if ((status = worker_build(w, o, msg, n)) || (status = worker_confine(w, o, msg, n)))
+		return status;
 	run_init(&r, &w->vm, &w->mem, &w->layout, &cfg);
 	r.exit_hook = exp_hook, r.exit_hook_arg = &x;
 	run_guest(&r);
@@ -236,7 +268,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 		return PW_STATUS_USAGE;
 	}
 	run_free(&r);
-	if (snapshot_take(&w->snap, &w->vm, &w->mem, &ve)) {
+	if (snapshot_take(&w->snap, &w->vm, &w->mem, false, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
 		return PW_STATUS_INTERNAL;
 	}
@@ -291,8 +323,11 @@ static enum campaign_outcome camp_classify(const struct worker *w, const struct 
 int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	       struct campaign_result *res, struct run *r)
 {
-	struct run_config cfg = {
-	    .quiet = true, .log = stderr, .console_fd = w->null_fd, .timeout = w->budget_s};
+	struct run_config cfg = {.quiet = true,
+				 .log = stderr,
+				 .console_fd = w->null_fd,
+				 .timeout = w->budget_s,
+				 .max_exits = w->max_exits};
 	struct exp x = {.w = w, .spec = spec, .tracing = trace, .hash = CAMP_FNV_BASIS};
 	struct vm_error ve = {0};
 	uint32_t ctl = 0;
@@ -341,7 +376,8 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	res->rip = x.eff.rip;
 	res->pages_restored = w->snap.pages_restored;
 	res->outcome = (uint8_t)camp_classify(w, r, x.hash, x.err);
-	if (res->outcome == OUT_HANG) /* where the hang was when stopped is not reproducible */
+	/* Where a hang was when the budget stopped it is not reproducible; --max-exits is. */
+	if (res->outcome == OUT_HANG && r->stop != RUN_STOP_LIMIT)
 		snprintf(res->detail, sizeof(res->detail),
 			 "hang budget: %g ms or %" PRIu64 " exits", w->budget_s * 1000,
 			 w->budget_exits);
@@ -361,6 +397,13 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 	if (worker_run(w, NULL, false, NULL, &r) < 0) {
 		snprintf(msg, n, "golden run: reset failed");
 		return PW_STATUS_INTERNAL;
+	}
+	/* Outcomes and budgets are measured against the golden run: it must finish by itself. */
+	if (r.stop == RUN_STOP_TIMEOUT || r.stop == RUN_STOP_LIMIT) {
+		snprintf(msg, n, "golden run stopped (%s): %s; experiments need one that finishes",
+			 run_stop_name(r.stop), r.msg);
+		run_free(&r);
+		return run_status(&r);
 	}
 	run_free(&r);
 	w->trace = malloc(CAMP_TRACE_MAX * sizeof(*w->trace));

@@ -32,13 +32,15 @@ struct worker {
 	uint64_t ntrace;
 	uint64_t budget_exits;
 	double budget_s;
+	uint64_t max_exits; /* --max-exits: the hard limit of every run, 0 = none */
 };
 
 /* Monotonic nanoseconds, for budgets and progress. */
 uint64_t campaign_now_ns(void);
 
-/* Build o's guest in w and run it to its first checkpoint, where the snapshot is taken. On
- * error msg (n bytes) says why; returns 0 or ./vmm's exit status. */
+/* Build o's guest in w, install the sandbox (unless o->no_sandbox) and run the guest to its
+ * first checkpoint, where the snapshot is taken. On error msg (n bytes) says why; returns 0 or
+ * ./vmm's exit status. */
 int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size_t n);
 
 /* Golden run, then its single-step trace; sets the hang budget from it. Same contract. */

@@ -488,6 +488,7 @@ static enum inject_err inj_mem(struct run *r, const struct inject_spec *s,
 	for (unsigned b = s->bit; b <= last; b++)
 		p[b / 8] ^= (uint8_t)(1u << (b % 8));
 	eff->new = p[s->bit / 8];
+	eff->len = last / 8 + 1;
 	eff->host_wrote = true;
 	return INJ_OK;
 }
@@ -570,6 +571,7 @@ static enum inject_err inj_pte(struct run *r, const struct inject_spec *s,
 		break;
 	}
 	eff->new = *e;
+	eff->len = sizeof(*e);
 	eff->host_wrote = true;
 	if (s->noflush)
 		return INJ_OK;

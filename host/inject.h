@@ -87,6 +87,7 @@ enum inject_err {
 struct inject_effect {
 	uint64_t rip;	     /* RIP when applied */
 	uint64_t gpa;	     /* the byte, entry or page written (mem, pte), else 0 */
+	uint64_t len;	     /* bytes written from gpa when host_wrote */
 	uint64_t old, new;   /* the value before and after (entry, register, byte) */
 	bool tlb_flushed;    /* pte: the VMM forced an MMU/TLB reset */
 	bool host_wrote;     /* guest RAM was written from the host: gpa's page is dirty */

@@ -112,7 +112,7 @@ static int vmm_build_guest(struct vmm *v)
 	}
 	if (image_load(&v->img, &v->mem, &ie))
 		return vmm_image_error(v, &ie);
-	if (vm_map_ram(&v->vm, &v->mem, v->o.protect_pt, &ve) ||
+	if (vm_map_ram(&v->vm, &v->mem, v->o.protect_pt, false, &ve) ||
 	    cpu_setup(&v->vm, &v->layout, &ve)) {
 		fprintf(stderr, "vmm: %s\n", ve.detail);
 		return ve.err == VM_ENOCAP ? PW_STATUS_KVM : PW_STATUS_INTERNAL;
@@ -203,7 +203,13 @@ static int vmm_main(struct vmm *v)
 static int vmm_inject(const struct vmm *v)
 {
 	struct campaign_opts co = {
-	    .image = v->o.image, .mem = v->o.mem, .runs = 1, .jobs = 1, .spec = v->o.inject,
+	    .image = v->o.image,
+	    .mem = v->o.mem,
+	    .runs = 1,
+	    .jobs = 1,
+	    .spec = v->o.inject,
+	    .max_exits = v->o.max_exits,
+	    .no_sandbox = v->o.no_sandbox,
 	};
 
 	return campaign_inject_one(&co);

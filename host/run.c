@@ -105,6 +105,11 @@ const struct kvm_sregs *run_sregs(struct run *r)
 	return r->sregs_valid ? &r->sregs : NULL;
 }
 
+uint64_t run_guest_exits(const struct run *r)
+{
+	return r->nexits - r->exits[KVM_EXIT_DEBUG];
+}
+
 uint64_t run_rip(struct run *r)
 {
 	const struct kvm_regs *regs = run_regs(r);
@@ -331,8 +336,9 @@ static void run_once(struct run *r)
 	r->nexits++;
 	if (r->cfg.trace)
 		run_trace_exit(r);
-	/* The budget counts every exit, so a guest spinning on exits cannot outlive it. */
-	if (r->cfg.max_exits && r->nexits > r->cfg.max_exits) {
+	/* The budget counts every exit of the guest, so a guest spinning on exits cannot outlive
+	 * it; not the debug exits the VMM asked for (fault injection's breakpoints and steps). */
+	if (r->cfg.max_exits && run_guest_exits(r) > r->cfg.max_exits) {
 		run_stopf(r, RUN_STOP_LIMIT,
 			  "exit budget exhausted: %llu VM exits (--max-exits) at RIP 0x%llx",
 			  (unsigned long long)r->cfg.max_exits, (unsigned long long)run_rip(r));

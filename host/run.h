@@ -108,6 +108,10 @@ const struct kvm_regs *run_regs(struct run *r);
 /* The vCPU's special registers now, or NULL if KVM_GET_SREGS fails. */
 const struct kvm_sregs *run_sregs(struct run *r);
 
+/* Exits the guest caused: all but KVM_EXIT_DEBUG, which only the VMM's own guest debugging
+ * (single steps, breakpoints) produces. */
+uint64_t run_guest_exits(const struct run *r);
+
 /* RIP now (0 if it cannot be read): for messages. */
 uint64_t run_rip(struct run *r);
 

@@ -105,6 +105,49 @@ Test(campaign, summarize_merges_result_files)
 	proc_result_free(&r);
 }
 
+/* The workers' sandbox only removes syscalls: the results are the same without it. */
+Test(campaign, sandbox_does_not_change_results)
+{
+	const char *a = temp_path("sandboxed.jsonl"), *b = temp_path("unconfined.jsonl");
+	struct proc_result r;
+
+	campaign(a, "2", NULL);
+	r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--budget-ms", "300", "--jobs", "2",
+		    "--no-sandbox", "--out", b, guest("workload.elf"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect_str_eq(read_text(a), read_text(b));
+	proc_result_free(&r);
+}
+
+/* --max-exits caps every run of every worker: a fault reported after checkpoint 1 needs a
+ * third exit, and exit 3 is where the limit stops the guest. */
+Test(campaign, max_exits_caps_every_experiment)
+{
+	const char *path = temp_path("capped.jsonl");
+	char *text, *save = NULL;
+	int limited = 0;
+	struct proc_result r;
+
+	require_kvm();
+	r = vmm_run("campaign", "--runs", "40", "--seed", "3", "--model", "exc", "--max-exits", "2",
+		    "--out", path, guest("workload.elf"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	text = read_text(path);
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		const char *e = json_value(l, "exits");
+
+		cr_expect(e && (*e == 'n' || strtoul(e, NULL, 10) <= 3), "%s", l);
+		if (json_has(l, "stop", "\"limit\"")) {
+			limited++;
+			cr_expect(json_has(l, "outcome", "\"hang\""), "%s", l);
+			cr_expect(json_has(l, "exits", "3"), "%s", l);
+			cr_expect(strstr(l, "(--max-exits)") != NULL, "%s", l);
+		}
+	}
+	cr_expect_geq(limited, 10, "%d experiments stopped by --max-exits", limited);
+	proc_result_free(&r);
+}
+
 Test(campaign, bad_options_are_refused)
 {
 	struct proc_result r = vmm_run("campaign", "--shard", "4/3", "x.elf", NULL);

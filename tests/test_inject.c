@@ -149,3 +149,35 @@ Test(inject_run, bad_spec_is_a_usage_error)
 	cr_expect(strstr(r.err, "vmm: --inject: reg: want reg:NAME:bit=N") != NULL, "%s", r.err);
 	proc_result_free(&r);
 }
+
+/* --max-exits holds in the experiment: the guest's fault report is its third exit. */
+Test(inject_run, max_exits_stops_the_experiment)
+{
+	struct proc_result r;
+
+	require_kvm();
+	r = vmm_run("--max-exits", "2", "--inject", "exc:14:cr2=0x10521b@checkpoint=1",
+		    guest("workload.elf"), NULL);
+	cr_expect_eq(r.status, PW_STATUS_LIMIT, "stderr: %s", r.err);
+	cr_expect(json_has(r.out, "stop", "\"limit\""), "%s", r.out);
+	cr_expect(json_has(r.out, "outcome", "\"hang\""), "%s", r.out);
+	cr_expect(json_has(r.out, "exits", "3"), "%s", r.out);
+	proc_result_free(&r);
+}
+
+/* ... and in the golden run, which then cannot serve as the reference. */
+Test(inject_run, golden_run_over_max_exits_is_refused)
+{
+	struct proc_result r;
+
+	require_kvm();
+	r = vmm_run("--max-exits", "1", "--inject", "reg:r15:bit=3@checkpoint=1",
+		    guest("workload.elf"), NULL);
+	cr_expect_eq(r.status, PW_STATUS_LIMIT, "stderr: %s", r.err);
+	cr_expect(
+	    strstr(r.err, "vmm: --inject: golden run stopped (limit): exit budget exhausted") !=
+		NULL,
+	    "%s", r.err);
+	cr_expect_str_eq(r.out, "");
+	proc_result_free(&r);
+}
