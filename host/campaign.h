@@ -41,14 +41,22 @@ struct campaign_opts {
 	const char *spec;      /* --inject SPEC: one experiment */
 };
 
-/* One experiment's result: fixed size, so workers can send it through a pipe in one write. */
+/* The last fault an experiment's run recorded (struct fault_record, without pointers). */
+struct campaign_fault {
+	uint8_t kind, vector, caught_by, pad[5]; /* pw_fault_kind, vector, pw_caught_by */
+	uint64_t error_code, gva, rip;
+};
+
+/* One experiment's result: fixed size (well under PIPE_BUF), so workers can send it through a
+ * pipe in one atomic write. */
 struct campaign_result {
 	uint64_t index;
 	char spec[INJECT_SPEC_MAX];
 	uint8_t model, outcome, stop, applied;
-	uint8_t deterministic, tlb_flushed, pad[2];
+	uint8_t deterministic, tlb_flushed, has_fault, pad;
 	int64_t exit_code;
 	uint64_t nexits, hash, pages_restored, rip;
+	struct campaign_fault fault; /* valid if has_fault */
 	char detail[160];
 };
 

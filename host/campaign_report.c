@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "fault.h"
 #include "run.h"
 #include "status.h"
 
@@ -28,6 +29,22 @@ static bool camp_unrepeatable(const struct campaign_result *r)
 	return r->outcome == OUT_HANG && r->stop == RUN_STOP_TIMEOUT;
 }
 
+/* "fault":{...} for the last fault the run recorded, or "fault":null. */
+static void camp_write_fault(FILE *f, const struct campaign_result *r)
+{
+	const struct campaign_fault *x = &r->fault;
+
+	if (!r->has_fault || camp_unrepeatable(r)) {
+		fputs("\"fault\":null", f);
+		return;
+	}
+	fprintf(f,
+		"\"fault\":{\"kind\":\"%s\",\"vector\":%u,\"error_code\":\"0x%" PRIx64
+		"\",\"gva\":\"0x%" PRIx64 "\",\"rip\":\"0x%" PRIx64 "\",\"caught_by\":\"%s\"}",
+		pw_fault_kind_name(x->kind), x->vector, x->error_code, x->gva, x->rip,
+		fault_caught_by_name(x->caught_by));
+}
+
 void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const char *image,
 			  uint64_t mem)
 {
@@ -45,10 +62,11 @@ void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const char *
 		fprintf(f, "\"exits\":%" PRIu64 ",\"hash\":\"%016" PRIx64 "\",", r->nexits,
 			r->hash);
 	fprintf(f,
-		"\"applied\":%s,\"deterministic\":%s,\"tlb_flushed\":%s,\"rip\":\"0x%" PRIx64
-		"\",\"detail\":\"",
+		"\"applied\":%s,\"deterministic\":%s,\"tlb_flushed\":%s,\"rip\":\"0x%" PRIx64 "\",",
 		r->applied ? "true" : "false", r->deterministic ? "true" : "false",
 		r->tlb_flushed ? "true" : "false", r->rip);
+	camp_write_fault(f, r);
+	fputs(",\"detail\":\"", f);
 	camp_escaped(f, r->detail);
 	fputs("\"}\n", f);
 }

@@ -163,7 +163,7 @@ static bool exp_hook(struct run *r, void *arg)
 		exp_debug(x, r);
 		return true;
 	}
-	if (x->w->budget_exits && r->nexits > x->w->budget_exits) {
+	if (x->w->budget_exits && run_guest_exits(r) > x->w->budget_exits) {
 		run_stopf(r, RUN_STOP_TIMEOUT, "hang budget: more than %" PRIu64 " exits",
 			  x->w->budget_exits);
 		return true;
@@ -318,6 +318,25 @@ static enum campaign_outcome camp_classify(const struct worker *w, const struct 
 	}
 }
 
+/* Copy the last fault r recorded (the one that stopped it, for a fault stop) into res. */
+static void camp_last_fault(const struct run *r, struct campaign_result *res)
+{
+	const struct fault_record *f;
+
+	res->has_fault = r->faults.n > 0;
+	if (!res->has_fault)
+		return;
+	f = &r->faults.v[r->faults.n - 1];
+	res->fault = (struct campaign_fault){
+	    .kind = (uint8_t)f->kind,
+	    .vector = (uint8_t)f->vector,
+	    .caught_by = (uint8_t)f->caught_by,
+	    .error_code = f->error_code,
+	    .gva = f->gva,
+	    .rip = f->rip,
+	};
+}
+
 /* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
  * record the RIPs). Fills res if given. */
 int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
@@ -376,6 +395,7 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	res->rip = x.eff.rip;
 	res->pages_restored = w->snap.pages_restored;
 	res->outcome = (uint8_t)camp_classify(w, r, x.hash, x.err);
+	camp_last_fault(r, res);
 	/* Where a hang was when the budget stopped it is not reproducible; --max-exits is. */
 	if (res->outcome == OUT_HANG && r->stop != RUN_STOP_LIMIT)
 		snprintf(res->detail, sizeof(res->detail),
