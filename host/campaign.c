@@ -161,7 +161,7 @@ int campaign_main(const struct campaign_opts *o)
 			continue;
 		counts[results[i].model % INJ_MODEL_COUNT][results[i].outcome % OUT_COUNT]++;
 		if (out)
-			campaign_write_jsonl(out, &results[i], o->image, o->mem);
+			campaign_write_jsonl(out, &results[i], o);
 		if (csv)
 			campaign_write_csv(csv, &results[i]);
 	}
@@ -208,7 +208,7 @@ int campaign_inject_one(const struct campaign_opts *o)
 		status = PW_STATUS_INTERNAL;
 	} else {
 		inject_format(&spec, res.spec, sizeof(res.spec));
-		campaign_write_jsonl(stdout, &res, o->image, o->mem);
+		campaign_write_jsonl(stdout, &res, o);
 		status = res.outcome == OUT_VMM_ERROR ? PW_STATUS_INTERNAL : run_status(&r);
 		run_free(&r);
 	}

@@ -37,6 +37,8 @@ struct campaign_opts {
 	double budget_ms;      /* --budget-ms: 0 = 20x golden, at least 20 ms */
 	bool progress;	       /* progress line on stderr */
 	uint64_t max_exits;    /* --max-exits: hard limit of VM exits per run; 0 = none */
+	unsigned fault_mode;   /* --faults=guest|vmm: enum pw_fault_mode, for every run */
+	bool protect_pt;       /* --protect-pt: the page-table pool is a read-only memslot */
 	bool no_sandbox;       /* --no-sandbox: workers run without the seccomp filter */
 	const char *spec;      /* --inject SPEC: one experiment */
 };
@@ -83,9 +85,9 @@ int campaign_inject_one(const struct campaign_opts *o);
 
 /* ---- campaign_report.c ---- */
 
-/* Write r as one JSONL line (with image and mem, enough to re-run it alone). */
-void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const char *image,
-			  uint64_t mem);
+/* Write r as one JSONL line, with what o ran it under (image, mem, fault mode, protect-pt,
+ * max-exits): enough to re-run it alone with ./vmm --inject. */
+void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const struct campaign_opts *o);
 
 /* Write the CSV header, or one CSV row. */
 void campaign_write_csv_header(FILE *f);

@@ -25,6 +25,8 @@ enum {
 	CO_NOPROGRESS,
 	CO_MAX_EXITS,
 	CO_NO_SANDBOX,
+	CO_FAULTS,
+	CO_PROTECT_PT,
 };
 
 static const struct option camp_long[] = {
@@ -42,6 +44,8 @@ static const struct option camp_long[] = {
     {"no-progress", no_argument, NULL, CO_NOPROGRESS},
     {"max-exits", required_argument, NULL, CO_MAX_EXITS},
     {"no-sandbox", no_argument, NULL, CO_NO_SANDBOX},
+    {"faults", required_argument, NULL, CO_FAULTS},
+    {"protect-pt", no_argument, NULL, CO_PROTECT_PT},
     {NULL, 0, NULL, 0},
 };
 
@@ -126,6 +130,14 @@ static int camp_opt(int c, const char *a, struct campaign_opts *o, bool *summari
 	case CO_NO_SANDBOX:
 		o->no_sandbox = true;
 		return 0;
+	case CO_FAULTS:
+		if (strcmp(a, "guest") && strcmp(a, "vmm"))
+			return snprintf(msg, n, "--faults '%s': want 'guest' or 'vmm'", a), -1;
+		o->fault_mode = strcmp(a, "vmm") == 0 ? PW_FAULTS_VMM : PW_FAULTS_GUEST;
+		return 0;
+	case CO_PROTECT_PT:
+		o->protect_pt = true;
+		return 0;
 	}
 	return snprintf(msg, n, "unknown campaign option (see docs/fault-injection.md)"), -1;
 }
@@ -139,6 +151,7 @@ int campaign_parse(int argc, char *const argv[], struct campaign_opts *o, bool *
 	o->mem = PW_MEM_DEFAULT;
 	o->runs = 1000;
 	o->jobs = 1;
+	o->fault_mode = PW_FAULTS_GUEST;
 	o->progress = isatty(2);
 	*summarize = false;
 	optind = 0;

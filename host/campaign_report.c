@@ -45,15 +45,17 @@ static void camp_write_fault(FILE *f, const struct campaign_result *r)
 		fault_caught_by_name(x->caught_by));
 }
 
-void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const char *image,
-			  uint64_t mem)
+void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const struct campaign_opts *o)
 {
 	fprintf(f, "{\"i\":%" PRIu64 ",\"spec\":\"%s\",\"image\":\"", r->index, r->spec);
-	camp_escaped(f, image);
+	camp_escaped(f, o->image);
 	fprintf(f,
-		"\",\"mem\":%" PRIu64 ",\"model\":\"%s\",\"outcome\":\"%s\",\"stop\":\"%s\","
+		"\",\"mem\":%" PRIu64 ",\"faults\":\"%s\",\"protect_pt\":%s,\"max_exits\":%" PRIu64
+		",\"model\":\"%s\",\"outcome\":\"%s\",\"stop\":\"%s\","
 		"\"exit_code\":%" PRId64 ",",
-		mem, inject_model_name((enum inject_model)r->model),
+		o->mem, o->fault_mode == PW_FAULTS_VMM ? "vmm" : "guest",
+		o->protect_pt ? "true" : "false", o->max_exits,
+		inject_model_name((enum inject_model)r->model),
 		campaign_outcome_name((enum campaign_outcome)r->outcome),
 		run_stop_name((enum run_stop)r->stop), r->exit_code);
 	if (camp_unrepeatable(r))

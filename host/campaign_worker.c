@@ -18,6 +18,7 @@
 #include "hypercall.h"
 #include "sandbox.h"
 #include "status.h"
+#include "trapstubs.h"
 
 #define CAMP_TRACE_MAX 200000 /* golden instructions traced; longer guests get no @rip points */
 #define CAMP_FNV_BASIS 0xcbf29ce484222325ull
@@ -196,7 +197,7 @@ static bool exp_hook(struct run *r, void *arg)
  * needs no memslot change later), layout, vCPU. */
 static int worker_build(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
 {
-	struct layout_opts lo = {.fault_mode = PW_FAULTS_GUEST};
+	struct layout_opts lo = {.fault_mode = o->fault_mode, .protect_pt = o->protect_pt};
 	struct image_error ie = {0};
 	struct vm_error ve = {0};
 
@@ -215,9 +216,14 @@ static int worker_build(struct worker *w, const struct campaign_opts *o, char *m
 		snprintf(msg, n, "%s: cannot build the guest", o->image);
 		return PW_STATUS_IMAGE;
 	}
-	if (vm_map_ram(&w->vm, &w->mem, false, true, &ve) || cpu_setup(&w->vm, &w->layout, &ve)) {
+	if (vm_map_ram(&w->vm, &w->mem, o->protect_pt, true, &ve) ||
+	    cpu_setup(&w->vm, &w->layout, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
 		return ve.err == VM_ENOCAP ? PW_STATUS_KVM : PW_STATUS_INTERNAL;
+	}
+	if (o->fault_mode == PW_FAULTS_VMM && trapstubs_install(&w->vm, &w->mem) < 0) {
+		snprintf(msg, n, "cannot install the VMM's IDT: %s", strerror(errno));
+		return PW_STATUS_INTERNAL;
 	}
 	return 0;
 }
@@ -251,6 +257,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	memset(w, 0, sizeof(*w));
 	w->vm.kvm_fd = w->vm.vm_fd = w->vm.vcpu_fd = -1;
 	w->max_exits = o->max_exits;
+	w->protect_pt = o->protect_pt;
 	w->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	cfg.console_fd = w->null_fd;
 	if ((status = worker_build(w, o, msg, n)) || (status = worker_confine(w, o, msg, n)))
@@ -267,8 +274,10 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 		run_free(&r);
 		return PW_STATUS_USAGE;
 	}
+	w->recovery_gpa = r.recovery_gpa;
+	w->pool_top = r.gpt.pool_top;
 	run_free(&r);
-	if (snapshot_take(&w->snap, &w->vm, &w->mem, false, &ve)) {
+	if (snapshot_take(&w->snap, &w->vm, &w->mem, w->protect_pt, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
 		return PW_STATUS_INTERNAL;
 	}
@@ -318,6 +327,17 @@ static enum campaign_outcome camp_classify(const struct worker *w, const struct 
 	}
 }
 
+/* The pages a run's VMM fault handling wrote (the page-table pool, the recovery record) go back
+ * at the next reset with the rest: KVM's dirty log only sees the guest's writes. */
+static void worker_note_vmm_writes(struct worker *w, const struct run *r)
+{
+	if (!r->vmm_wrote_ram)
+		return;
+	snapshot_note_host_write(&w->snap, PW_PT_POOL_GPA, PW_PT_POOL_SIZE);
+	if (r->recovery_gpa) /* registered before the snapshot, or during this run */
+		snapshot_note_host_write(&w->snap, r->recovery_gpa, sizeof(struct pw_recovery));
+}
+
 /* Copy the last fault r recorded (the one that stopped it, for a fault stop) into res. */
 static void camp_last_fault(const struct run *r, struct campaign_result *res)
 {
@@ -357,6 +377,8 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 		return -1;
 	}
 	run_init(r, &w->vm, &w->mem, &w->layout, &cfg);
+	r->recovery_gpa = w->recovery_gpa;
+	r->gpt.pool_top = w->pool_top;
 	r->exit_hook = exp_hook, r->exit_hook_arg = &x;
 	if (trace || (spec && spec->trigger == INJ_AT_INSN && spec->when > 0))
 		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
@@ -371,6 +393,7 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	if (r->stop == RUN_STOP_NONE)
 		run_guest(r);
 	w->last_exit = r->last_exit;
+	worker_note_vmm_writes(w, r);
 	if (x.debug_on)
 		camp_set_debug(&w->vm, 0, 0);
 	if (!res) {

@@ -33,6 +33,11 @@ struct worker {
 	uint64_t budget_exits;
 	double budget_s;
 	uint64_t max_exits; /* --max-exits: the hard limit of every run, 0 = none */
+	bool protect_pt;    /* --protect-pt: the pool is a read-only memslot */
+	/* The VMM's own state at the snapshot, which each run starts from (--faults=vmm): where the
+	 * guest's recovery record is, and the VMM's cursor in the page-table pool. */
+	uint64_t recovery_gpa;
+	uint64_t pool_top;
 };
 
 /* Monotonic nanoseconds, for budgets and progress. */

@@ -210,6 +210,8 @@ static int vmm_inject(const struct vmm *v)
 	    .spec = v->o.inject,
 	    .max_exits = v->o.max_exits,
 	    .no_sandbox = v->o.no_sandbox,
+	    .fault_mode = v->o.fault_mode,
+	    .protect_pt = v->o.protect_pt,
 	};
 
 	return campaign_inject_one(&co);

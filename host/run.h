@@ -72,6 +72,8 @@ struct run {
 	uint64_t wall_ns;      /* from the first KVM_RUN to the stop */
 	uint64_t recovery_gpa; /* PW_HC_RECOVERY's struct pw_recovery, 0 if none */
 	struct guest_pt gpt;   /* the guest's tables as the VMM walks and grows them */
+	bool vmm_wrote_ram;    /* --faults=vmm wrote guest RAM: the heap's tables or the recovery
+				* record (a snapshot reset must restore them: KVM does not log it) */
 	const char *walk_what; /* the address the crash report walks: "CR2", "GPA", "RIP" */
 	uint64_t walk_addr;
 

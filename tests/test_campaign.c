@@ -1,6 +1,8 @@
 /* Campaigns on the workload guest: the same seed gives the same results, the shards together
  * are the whole campaign, resets replay the golden run, --summarize reads the results back. */
 #include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +147,103 @@ Test(campaign, max_exits_caps_every_experiment)
 		}
 	}
 	cr_expect_geq(limited, 10, "%d experiments stopped by --max-exits", limited);
+	proc_result_free(&r);
+}
+
+/* The string value of "key" in a JSON line, copied into out (n bytes). */
+static void jstr(const char *line, const char *key, char *out, size_t n)
+{
+	const char *v = json_value(line, key), *end;
+
+	cr_assert(v && *v == '"', "no string \"%s\" in %s", key, line);
+	end = strchr(v + 1, '"');
+	cr_assert(end && (size_t)(end - v - 1) < n, "bad \"%s\" in %s", key, line);
+	memcpy(out, v + 1, (size_t)(end - v - 1));
+	out[end - v - 1] = '\0';
+}
+
+/* Re-run one result line alone, as docs/fault-injection.md says: ./vmm -m MEM [--faults=vmm]
+ * [--protect-pt] --inject SPEC IMAGE must print the same line (but for its index). */
+static void expect_replays_alone(const char *line)
+{
+	char spec[128], image[4096], mem[32];
+	struct proc_result r;
+
+	jstr(line, "spec", spec, sizeof(spec));
+	jstr(line, "image", image, sizeof(image));
+	snprintf(mem, sizeof(mem), "%lu", strtoul(json_value(line, "mem"), NULL, 10));
+	r = vmm_run("-m", mem, json_has(line, "faults", "\"vmm\"") ? "--faults=vmm" : "-q",
+		    json_has(line, "protect_pt", "true") ? "--protect-pt" : "-q", "--inject", spec,
+		    image, NULL);
+	if (r.out_len && r.out[r.out_len - 1] == '\n')
+		r.out[r.out_len - 1] = '\0'; /* one line, like the strtok'ed one */
+	cr_expect_str_eq(strstr(r.out, "\"image\""), strstr(line, "\"image\""), "%s", r.err);
+	proc_result_free(&r);
+}
+
+/* Check a campaign's lines: every one ran under want_mode ("faults":..., "protect_pt":...),
+ * every benign one took golden_exits; replay the first line of each outcome. Returns the lines
+ * whose stop is want_stop. */
+static int check_lines(char *text, const char *mode, const char *pt, uint64_t golden_exits,
+		       const char *want_stop)
+{
+	char *save = NULL, seen[8][16] = {{0}};
+	int nseen = 0, stops = 0;
+
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		char outcome[16];
+		bool first = true;
+
+		cr_expect(json_has(l, "faults", mode), "%s", l);
+		cr_expect(json_has(l, "protect_pt", pt), "%s", l);
+		jstr(l, "outcome", outcome, sizeof(outcome));
+		if (strcmp(outcome, "benign") == 0)
+			cr_expect_eq(strtoull(json_value(l, "exits"), NULL, 10), golden_exits, "%s",
+				     l);
+		stops += json_has(l, "stop", want_stop);
+		for (int k = 0; k < nseen; k++)
+			first &= strcmp(seen[k], outcome) != 0;
+		if (first && nseen < 8 && !json_has(l, "outcome", "\"hang\"")) {
+			strcpy(seen[nseen++], outcome);
+			expect_replays_alone(l);
+		}
+	}
+	return stops;
+}
+
+/* --faults=vmm: the VMM maps heap pages and unwinds expected faults by writing guest RAM, and
+ * keeps a frame cursor and the recovery record's address; every run must start from the
+ * snapshot's. campaign_faults takes 4 heap faults and 1 probe fault after the snapshot: 5
+ * traps, checkpoint 1 and exit are 7 exits (as its 5 fault reports are under --faults=guest). */
+Test(campaign, faults_vmm_in_every_run)
+{
+	const char *path = temp_path("vmm.jsonl");
+	struct proc_result r;
+
+	require_kvm();
+	r = vmm_run("campaign", "--runs", "100", "--seed", "5", "--faults=vmm", "--budget-ms",
+		    "300", "--out", path, guest("campaign_faults.elf"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect(strstr(r.err, "golden run: exit, exit code 0, 7 exits,") != NULL, "%s", r.err);
+	cr_expect_gt(check_lines(read_text(path), "\"vmm\"", "false", 7, "\"trap\""), 5,
+		     "faults the VMM's stubs caught");
+	cr_expect(strstr(read_text(path), "\"caught_by\":\"vmm\"") != NULL);
+	proc_result_free(&r);
+}
+
+/* --protect-pt: the pool is read-only in every run, and resets restore what the injector wrote
+ * into it from the host. */
+Test(campaign, protect_pt_in_every_run)
+{
+	const char *path = temp_path("pt.jsonl");
+	struct proc_result r;
+
+	require_kvm();
+	r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--protect-pt", "--budget-ms",
+		    "300", "--out", path, guest("workload.elf"), NULL);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	check_lines(read_text(path), "\"guest\"", "true", 2, "\"mmio\"");
+	cr_expect(strstr(read_text(path), "\"tlb_flushed\":true") != NULL, "no pte edits");
 	proc_result_free(&r);
 }
 

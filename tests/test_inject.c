@@ -378,3 +378,45 @@ Test(inject_run, bad_exc_skip_time_insn_specs_are_usage_errors)
 		proc_result_free(&r);
 	}
 }
+
+/* --protect-pt holds in the experiment: RSP bent into the pool makes it_push write the
+ * read-only slot, an MMIO exit the VMM names; without it the store lands in the pool. */
+Test(inject_run, protect_pt_holds_in_the_experiment)
+{
+	uint64_t at = target("it_push");
+	char spec[INJECT_SPEC_MAX];
+	struct proc_result pt, plain;
+
+	require_kvm();
+	snprintf(spec, sizeof(spec), "reg:rsp:bit=16@rip=0x%" PRIx64, at);
+	pt = vmm_run("--protect-pt", "--inject", spec, guest("inject_target.elf"), NULL);
+	plain = vmm_run("--inject", spec, guest("inject_target.elf"), NULL);
+	cr_expect(json_has(pt.out, "protect_pt", "true"), "%s", pt.out);
+	cr_expect(json_has(pt.out, "stop", "\"mmio\""), "%s", pt.out);
+	cr_expect(json_has(jfault(pt.out), "kind", "\"ept-readonly\""), "%s", pt.out);
+	cr_expect(strstr(pt.out, "region page-tables") != NULL, "%s", pt.out);
+	cr_expect(json_has(plain.out, "protect_pt", "false"), "%s", plain.out);
+	cr_expect(!json_has(plain.out, "stop", "\"mmio\""), "%s", plain.out);
+	proc_result_free(&pt);
+	proc_result_free(&plain);
+}
+
+/* --faults=vmm holds in the experiment: an injected #GP reaches the VMM's stub. */
+Test(inject_run, faults_vmm_holds_in_the_experiment)
+{
+	struct proc_result r = inject_target("reg:r15:bit=0@insn=0"); /* just to resolve paths */
+	char spec[INJECT_SPEC_MAX];
+	const char *f;
+
+	proc_result_free(&r);
+	snprintf(spec, sizeof(spec), "exc:13:err=0x18@rip=0x%" PRIx64, target("it_add2"));
+	r = vmm_run("--faults=vmm", "--inject", spec, guest("inject_target.elf"), NULL);
+	f = jfault(r.out);
+	cr_expect(json_has(r.out, "faults", "\"vmm\""), "%s", r.out);
+	cr_expect(json_has(r.out, "stop", "\"trap\""), "%s", r.out);
+	cr_expect(json_has(f, "caught_by", "\"vmm\""), "%s", r.out);
+	cr_expect_eq(jnum(f, "vector"), 13, "%s", r.out);
+	cr_expect_eq(jnum(f, "error_code"), 0x18, "%s", r.out);
+	cr_expect_eq(jnum(f, "rip"), target("it_add2"), "%s", r.out);
+	proc_result_free(&r);
+}

@@ -6,8 +6,10 @@
  *   it_add2: add $1,%rax -> 3   @insn=3                        ... -> exit 9
  *   it_shl2: shl $1,%rax -> 6   @insn=4                        ... -> exit 5
  *   it_add3: add $1,%rax -> 7   @insn=5                        ... -> exit 8
- *            (after it_add3)    @insn=6                        ... -> exit 6
- * then exit with RAX: 7 in the golden run; skipping it_add2 gives 5, it_shl2 4, it_add3 6. */
+ *   it_push: push %rax; pop %rax  @insn=6                      ... -> exit 6
+ * then exit with RAX: 7 in the golden run; skipping it_add2 gives 5, it_shl2 4, it_add3 6.
+ * it_push is the one store: with RSP bent into the page-table pool there, it writes the pool
+ * (a read-only memslot under --protect-pt). */
 #include <pagewarden/guest.h>
 
 int main(void)
@@ -22,6 +24,7 @@ int main(void)
 			 ".globl it_add2\nit_add2: add $1, %%rax\n"
 			 ".globl it_shl2\nit_shl2: shl $1, %%rax\n"
 			 ".globl it_add3\nit_add3: add $1, %%rax\n"
+			 ".globl it_push\nit_push: push %%rax\npop %%rax\n"
 			 : "=a"(v)
 			 : "a"((uint32_t)(uintptr_t)&snap), "d"(PW_PORT(PW_HC_CHECKPOINT))
 			 : "memory");
