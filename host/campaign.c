@@ -49,9 +49,12 @@ static int camp_worker(const struct campaign_opts *o, unsigned j, int fd)
 	if (j == 0)
 		fprintf(stderr,
 			"vmm: golden run: %s, exit code %" PRId64 ", %" PRIu64 " exits, %" PRIu64
-			" hypercalls, %" PRIu64 " instructions, output hash %016" PRIx64 "\n",
+			" hypercalls, %" PRIu64 " instructions, output hash %016" PRIx64
+			", %.3f ms CPU; hang budget %.3g ms CPU after the injection or %" PRIu64
+			" exits\n",
 			run_stop_name(w->golden.stop), w->golden.exit_code, w->golden.nexits,
-			w->golden.hypercalls, w->golden.insns, w->golden.hash);
+			w->golden.hypercalls, w->golden.insns, w->golden.hash,
+			(double)w->golden.cpu_ns / 1e6, w->budget_cpu_s * 1e3, w->budget_exits);
 	for (uint64_t i = 0; i < o->runs; i++) {
 		if (!campaign_in_shard(o, i) || local++ % o->jobs != j)
 			continue;

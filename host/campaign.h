@@ -33,8 +33,8 @@ struct campaign_opts {
 	unsigned shard, nshards; /* --shard K/N (K 1-based); 0/0 = all */
 	const char *out;       /* --out FILE: JSONL */
 	const char *csv;       /* --csv FILE */
-	uint64_t budget_exits; /* --budget-exits: 0 = 10x golden + 100 */
-	double budget_ms;      /* --budget-ms: 0 = 20x golden, at least 20 ms */
+	uint64_t budget_exits; /* --budget-exits: 0 = auto (campaign_budget_exits) */
+	double budget_ms;      /* --budget-ms: 0 = auto (campaign_budget_ms) */
 	bool progress;	       /* progress line on stderr */
 	uint64_t max_exits;    /* --max-exits: hard limit of VM exits per run; 0 = none */
 	unsigned fault_mode;   /* --faults=guest|vmm: enum pw_fault_mode, for every run */
@@ -67,7 +67,19 @@ struct campaign_golden {
 	unsigned stop;
 	int64_t exit_code;
 	uint64_t hash, nexits, hypercalls, checkpoints, insns, wall_ns;
+	uint64_t cpu_ns; /* CPU time of the fastest of a few golden runs */
 };
+
+/* The automatic hang budget: CPU time after the injection of CPU_FACTOR times the golden run's,
+ * at least FLOOR_MS; guest exits EXIT_FACTOR times the golden run's, plus 100. */
+#define CAMPAIGN_BUDGET_CPU_FACTOR  64
+#define CAMPAIGN_BUDGET_FLOOR_MS    10.0
+#define CAMPAIGN_BUDGET_EXIT_FACTOR 10
+
+/* The hang budget of every experiment of o, given its golden run g: --budget-exits, or the
+ * automatic one; --budget-ms (CPU milliseconds from the injection on), or the automatic one. */
+uint64_t campaign_budget_exits(const struct campaign_opts *o, const struct campaign_golden *g);
+double campaign_budget_ms(const struct campaign_opts *o, const struct campaign_golden *g);
 
 /* Name of an outcome ("sdc"); "?" if out of range. */
 const char *campaign_outcome_name(enum campaign_outcome o);

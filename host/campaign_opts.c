@@ -102,13 +102,19 @@ static int camp_opt(int c, const char *a, struct campaign_opts *o, bool *summari
 	case CO_CSV:
 		o->csv = a;
 		return 0;
-	case CO_BEXITS:
-		return camp_u64(a, &o->budget_exits)
-			   ? (snprintf(msg, n, "--budget-exits '%s': not a number", a), -1)
-			   : 0;
+	case CO_BEXITS: /* "auto" (or 0): from the golden run */
+		if (strcmp(a, "auto") == 0)
+			v = 0;
+		else if (camp_u64(a, &v))
+			return snprintf(msg, n, "--budget-exits '%s': want a number or auto", a),
+			       -1;
+		o->budget_exits = v;
+		return 0;
 	case CO_BMS:
-		if (camp_u64(a, &v) || v == 0 || v > 3600000)
-			return snprintf(msg, n, "--budget-ms '%s': want 1..3600000", a), -1;
+		if (strcmp(a, "auto") == 0)
+			v = 0;
+		else if (camp_u64(a, &v) || v == 0 || v > 3600000)
+			return snprintf(msg, n, "--budget-ms '%s': want 1..3600000 or auto", a), -1;
 		o->budget_ms = (double)v;
 		return 0;
 	case CO_MEM:
@@ -167,6 +173,10 @@ int campaign_parse(int argc, char *const argv[], struct campaign_opts *o, bool *
 		return snprintf(msg, n,
 				*summarize ? "campaign --summarize: no FILE given"
 					   : "campaign: no image given"),
+		       -1;
+	if (!*summarize && optind + 1 < argc)
+		return snprintf(msg, n, "campaign: '%s' after the image (options go before it)",
+				argv[optind + 1]),
 		       -1;
 	o->image = argv[optind];
 	return 0;

@@ -24,8 +24,9 @@
 #define CAMP_FNV_BASIS 0xcbf29ce484222325ull
 #define CAMP_FNV_PRIME 0x100000001b3ull
 #define CAMP_RFLAGS_RF (1ull << 16)
-#define CAMP_BUDGET_MS                                                                             \
-	50.0 /* default --budget-ms: a guest's fault report alone can take 10 ms here */
+#define CAMP_SANITY_S                                                                              \
+	10.0 /* wall-clock limit of any run: golden, trace, a budget that never ran out */
+#define CAMP_GOLDEN_RUNS 3 /* golden runs timed; the fastest sets the budget */
 
 /* The state of one run the exit hook works on. */
 struct exp {
@@ -73,6 +74,7 @@ static int camp_set_debug(struct vm *vm, uint32_t control, uint64_t addr)
 static void exp_fire(struct exp *x, struct run *r)
 {
 	x->applied = true;
+	run_budget_start(r); /* the hang budget counts from here: the prefix is the golden run's */
 	x->err = inject_apply(r, x->spec, &x->eff, x->why, sizeof(x->why));
 	if (x->eff.host_wrote)
 		snapshot_note_host_write(&x->w->snap, x->eff.gpa, x->eff.len);
@@ -365,8 +367,9 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	struct run_config cfg = {.quiet = true,
 				 .log = stderr,
 				 .console_fd = w->null_fd,
-				 .timeout = w->budget_s,
-				 .max_exits = w->max_exits};
+				 .timeout = CAMP_SANITY_S,
+				 .max_exits = w->max_exits,
+				 .cpu_budget = spec ? w->budget_cpu_s : 0};
 	struct exp x = {.w = w, .spec = spec, .tracing = trace, .hash = CAMP_FNV_BASIS};
 	struct vm_error ve = {0};
 	uint32_t ctl = 0;
@@ -404,6 +407,7 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 		w->golden.hypercalls = x.hc;
 		w->golden.checkpoints = x.cp;
 		w->golden.wall_ns = r->wall_ns;
+		w->golden.cpu_ns = r->cpu_ns;
 		return 0;
 	}
 	res->model = (uint8_t)spec->model;
@@ -421,9 +425,7 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	camp_last_fault(r, res);
 	/* Where a hang was when the budget stopped it is not reproducible; --max-exits is. */
 	if (res->outcome == OUT_HANG && r->stop != RUN_STOP_LIMIT)
-		snprintf(res->detail, sizeof(res->detail),
-			 "hang budget: %g ms or %" PRIu64 " exits", w->budget_s * 1000,
-			 w->budget_exits);
+		snprintf(res->detail, sizeof(res->detail), "hang budget exhausted");
 	else if (!x.applied && r->stop == w->golden.stop && res->outcome == OUT_BENIGN)
 		snprintf(res->detail, sizeof(res->detail), "trigger never reached");
 	else
@@ -431,40 +433,51 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	return 0;
 }
 
-/* Golden run, then its single-step trace; sets the hang budget from it. */
-int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+/* The golden run's CPU time: the fastest of CAMP_GOLDEN_RUNS (a slow one was disturbed). */
+static int worker_time_golden(struct worker *w, char *msg, size_t n)
 {
+	uint64_t best = UINT64_MAX;
 	struct run r;
 
-	w->budget_s = 10.0; /* the golden run itself only needs a sanity limit */
-	if (worker_run(w, NULL, false, NULL, &r) < 0) {
-		snprintf(msg, n, "golden run: reset failed");
-		return PW_STATUS_INTERNAL;
-	}
-	/* Outcomes and budgets are measured against the golden run: it must finish by itself. */
-	if (r.stop == RUN_STOP_TIMEOUT || r.stop == RUN_STOP_LIMIT) {
-		snprintf(msg, n, "golden run stopped (%s): %s; experiments need one that finishes",
-			 run_stop_name(r.stop), r.msg);
+	for (int i = 0; i < CAMP_GOLDEN_RUNS; i++) {
+		if (worker_run(w, NULL, false, NULL, &r) < 0) {
+			snprintf(msg, n, "golden run: reset failed");
+			return PW_STATUS_INTERNAL;
+		}
 		run_free(&r);
-		return run_status(&r);
+		/* Outcomes and budgets are measured against it: it must finish by itself. */
+		if (r.stop == RUN_STOP_TIMEOUT || r.stop == RUN_STOP_LIMIT) {
+			snprintf(msg, n,
+				 "golden run stopped (%s): %s; experiments need one that finishes",
+				 run_stop_name(r.stop), r.msg);
+			return run_status(&r);
+		}
+		best = r.cpu_ns < best ? r.cpu_ns : best;
 	}
-	run_free(&r);
+	w->golden.cpu_ns = best;
+	return 0;
+}
+
+/* Golden run (timed), then its single-step trace; sets the hang budgets from it. */
+int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+{
+	struct campaign_golden g;
+	struct run r;
+	int status = worker_time_golden(w, msg, n);
+
+	if (status)
+		return status;
 	w->trace = malloc(CAMP_TRACE_MAX * sizeof(*w->trace));
 	if (!w->trace) {
 		snprintf(msg, n, "out of memory");
 		return PW_STATUS_INTERNAL;
 	}
-	{
-		struct campaign_golden g = w->golden;
-
-		worker_run(w, NULL, true, NULL, &r);
-		run_free(&r);
-		w->golden = g; /* the traced run's timing is the stepping's, not the guest's */
-	}
+	g = w->golden;
+	worker_run(w, NULL, true, NULL, &r);
+	run_free(&r);
+	w->golden = g; /* the traced run's timing is the stepping's, not the guest's */
 	w->golden.insns = w->ntrace;
-	w->budget_exits = o->budget_exits ? o->budget_exits : w->golden.nexits * 10 + 100;
-	/* A fixed default, not a multiple of the golden run's time: every worker and every shard
-	 * must get the same budget for the results to be the same. */
-	w->budget_s = (o->budget_ms > 0 ? o->budget_ms : CAMP_BUDGET_MS) / 1000.0;
+	w->budget_exits = campaign_budget_exits(o, &w->golden);
+	w->budget_cpu_s = campaign_budget_ms(o, &w->golden) / 1e3;
 	return 0;
 }

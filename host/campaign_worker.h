@@ -30,8 +30,8 @@ struct worker {
 	struct campaign_golden golden;
 	uint64_t *trace; /* golden RIP per instruction from the snapshot */
 	uint64_t ntrace;
-	uint64_t budget_exits;
-	double budget_s;
+	uint64_t budget_exits; /* guest exits an experiment may take */
+	double budget_cpu_s;   /* CPU seconds an experiment may take after its injection */
 	uint64_t max_exits; /* --max-exits: the hard limit of every run, 0 = none */
 	bool protect_pt;    /* --protect-pt: the pool is a read-only memslot */
 	/* The VMM's own state at the snapshot, which each run starts from (--faults=vmm): where the

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "campaign.h"
 #include "run_helper.h"
 #include "status.h"
 
@@ -247,11 +248,50 @@ Test(campaign, protect_pt_in_every_run)
 	proc_result_free(&r);
 }
 
+/* The automatic hang budget follows the golden run, with a floor; the options override it. */
+Test(campaign_budget, auto_and_fixed)
+{
+	struct campaign_opts o = {0};
+	struct campaign_golden g = {.nexits = 2, .cpu_ns = 625000};
+
+	cr_expect_float_eq(campaign_budget_ms(&o, &g), 40.0, 1e-9);
+	g.cpu_ns = 100000; /* 6.4 ms: the floor */
+	cr_expect_float_eq(campaign_budget_ms(&o, &g), CAMPAIGN_BUDGET_FLOOR_MS, 1e-9);
+	cr_expect_eq(campaign_budget_exits(&o, &g), 120);
+	o.budget_ms = 300, o.budget_exits = 7;
+	cr_expect_float_eq(campaign_budget_ms(&o, &g), 300.0, 1e-9);
+	cr_expect_eq(campaign_budget_exits(&o, &g), 7);
+}
+
+/* The default budget is CPU time measured from the golden run: the same seed twice, with the
+ * other tests loading the machine, gives the same lines, hangs and all. */
+Test(campaign, same_seed_twice_with_the_auto_budget)
+{
+	const char *a = temp_path("auto1.jsonl"), *b = temp_path("auto2.jsonl");
+	struct proc_result r;
+
+	require_kvm();
+	for (int i = 0; i < 2; i++) {
+		r = vmm_run("campaign", "--runs", "300", "--seed", "11", "--jobs", "2", "--out",
+			    i ? b : a, guest("workload.elf"), NULL);
+		cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+		cr_expect(strstr(r.err, "ms CPU; hang budget ") != NULL, "%s", r.err);
+		proc_result_free(&r);
+	}
+	cr_expect(strstr(read_text(a), "\"outcome\":\"hang\"") != NULL, "no hang to compare");
+	cr_expect_str_eq(read_text(a), read_text(b));
+}
+
 Test(campaign, bad_options_are_refused)
 {
 	struct proc_result r = vmm_run("campaign", "--shard", "4/3", "x.elf", NULL);
 
 	cr_expect_eq(r.status, PW_STATUS_USAGE);
 	cr_expect(strstr(r.err, "--shard '4/3': want K/N with 1 <= K <= N") != NULL, "%s", r.err);
+	proc_result_free(&r);
+	r = vmm_run("campaign", "x.elf", "--faults=vmm", NULL);
+	cr_expect_eq(r.status, PW_STATUS_USAGE);
+	cr_expect_str_eq(r.err, "vmm: campaign: '--faults=vmm' after the image (options go before "
+				"it)\n");
 	proc_result_free(&r);
 }
