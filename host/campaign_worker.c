@@ -111,7 +111,8 @@ static void exp_debug(struct exp *x, struct run *r)
 		exp_fire(x, r);
 		return;
 	}
-	/* Not yet the K-th arrival: RF lets the instruction run once without re-triggering. */
+	/* Not yet the K-th arrival: RF lets the instruction run once without re-triggering. The
+	 * loop enters the guest right after this: the registers can go with that entry. */
 	const struct kvm_regs *g = run_regs(r);
 	struct kvm_regs regs;
 
@@ -121,9 +122,8 @@ static void exp_debug(struct exp *x, struct run *r)
 	}
 	regs = *g;
 	regs.rflags |= CAMP_RFLAGS_RF;
-	if (ioctl(r->vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+	if (run_set_regs_on_entry(r, &regs) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS: %s", strerror(errno));
-	r->regs_valid = false;
 }
 
 /* A hypercall exit: hash its output, count it, maybe trigger. */

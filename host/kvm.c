@@ -148,6 +148,8 @@ static enum vm_err vm_check_api(struct vm *vm, struct vm_error *e)
 			       version, VM_KVM_API_VERSION);
 	vm->has_readonly_mem = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 	vm->has_immediate_exit = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) > 0;
+	vm->has_sync_regs =
+	    (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
 	return VM_OK;
 }
 
@@ -172,6 +174,9 @@ static enum vm_err vm_create(struct vm *vm, struct vm_error *e)
 		return vm_fail(e, VM_EIOCTL, "mmap of kvm_run: %s", strerror(errno));
 	}
 	vm->run_size = (size_t)size;
+	/* KVM then copies the GPRs into kvm_run at every exit: no KVM_GET_REGS per exit. */
+	if (vm->has_sync_regs)
+		vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	return VM_OK;
 }
 
