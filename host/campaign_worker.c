@@ -23,7 +23,6 @@
 #define CAMP_TRACE_MAX 200000 /* golden instructions traced; longer guests get no @rip points */
 #define CAMP_FNV_BASIS 0xcbf29ce484222325ull
 #define CAMP_FNV_PRIME 0x100000001b3ull
-#define CAMP_RFLAGS_RF (1ull << 16)
 #define CAMP_SANITY_S                                                                              \
 	10.0 /* wall-clock limit of any run: golden, trace, a budget that never ran out */
 #define CAMP_GOLDEN_RUNS 3 /* golden runs timed; the fastest sets the budget */
@@ -35,6 +34,7 @@ struct exp {
 	bool boot;			/* stop at the first checkpoint (the snapshot point) */
 	bool tracing;			/* single-step and record RIPs */
 	bool debug_on;
+	bool stepping_past; /* @rip: single-stepping over an earlier arrival */
 	bool applied;
 	uint64_t steps, hits, hc, cp, t0, hash;
 	struct inject_effect eff;
@@ -89,7 +89,8 @@ static void exp_debug_off(struct exp *x, struct run *r)
 	x->debug_on = false;
 }
 
-/* A KVM_EXIT_DEBUG: a single step (trace, @insn) or the breakpoint (@rip). */
+/* A KVM_EXIT_DEBUG: a single step (trace, @insn, stepping past a breakpoint) or the
+ * breakpoint (@rip). */
 static void exp_debug(struct exp *x, struct run *r)
 {
 	if (x->tracing) {
@@ -106,24 +107,25 @@ static void exp_debug(struct exp *x, struct run *r)
 			exp_debug_off(x, r), exp_fire(x, r);
 		return;
 	}
+	if (x->stepping_past) { /* the instruction at the breakpoint ran: arm it again */
+		x->stepping_past = false;
+		if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+				   x->spec->when) < 0)
+			run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s",
+				  strerror(errno));
+		return;
+	}
 	if (++x->hits >= x->spec->hit) {
 		exp_debug_off(x, r);
 		exp_fire(x, r);
 		return;
 	}
-	/* Not yet the K-th arrival: RF lets the instruction run once without re-triggering. The
-	 * loop enters the guest right after this: the registers can go with that entry. */
-	const struct kvm_regs *g = run_regs(r);
-	struct kvm_regs regs;
-
-	if (!g) {
-		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_GET_REGS: %s", strerror(errno));
-		return;
-	}
-	regs = *g;
-	regs.rflags |= CAMP_RFLAGS_RF;
-	if (run_set_regs_on_entry(r, &regs) < 0)
-		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS: %s", strerror(errno));
+	/* Not yet the K-th arrival: run this one instruction as a single step with the breakpoint
+	 * off, then arm it again. RFLAGS.RF would do it in one exit, but this host's KVM
+	 * (kvm_pvm) ignores it: the breakpoint fires again at once, at the same arrival. */
+	x->stepping_past = true;
+	if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0) < 0)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
 }
 
 /* A hypercall exit: hash its output, count it, maybe trigger. */

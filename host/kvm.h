@@ -32,7 +32,7 @@ struct vm {
 	bool has_readonly_mem;	 /* KVM_CAP_READONLY_MEM */
 	bool has_immediate_exit; /* KVM_CAP_IMMEDIATE_EXIT: a signal can kick KVM_RUN race-free */
 	bool has_sync_regs;	 /* KVM_CAP_SYNC_REGS with the GPRs: kvm_run carries them at every
-				  * exit (kvm_valid_regs set by vm_open), and back on request */
+				  * exit (kvm_valid_regs set by vm_open) */
 };
 
 enum vm_err {

@@ -105,19 +105,6 @@ const struct kvm_sregs *run_sregs(struct run *r)
 	return r->sregs_valid ? &r->sregs : NULL;
 }
 
-int run_set_regs_on_entry(struct run *r, const struct kvm_regs *regs)
-{
-	if (!r->vm->has_sync_regs) {
-		r->regs_valid = false;
-		return ioctl(r->vm->vcpu_fd, KVM_SET_REGS, regs);
-	}
-	r->vm->run->s.regs.regs = *regs;
-	r->vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	r->regs = *regs;
-	r->regs_valid = true;
-	return 0;
-}
-
 uint64_t run_guest_exits(const struct run *r)
 {
 	return r->nexits - r->exits[KVM_EXIT_DEBUG];

@@ -117,11 +117,6 @@ const struct kvm_regs *run_regs(struct run *r);
 /* The vCPU's special registers now, or NULL if KVM_GET_SREGS fails. */
 const struct kvm_sregs *run_sregs(struct run *r);
 
-/* Load regs into the vCPU for the next KVM_RUN: through kvm_run with KVM_CAP_SYNC_REGS (no
- * ioctl), else KVM_SET_REGS. Only when the run loop enters the guest next: a KVM_GET_REGS or
- * KVM_SET_REGS before that would miss or lose them. Returns 0 or -1 (errno set). */
-int run_set_regs_on_entry(struct run *r, const struct kvm_regs *regs);
-
 /* Exits the guest caused: all but KVM_EXIT_DEBUG, which only the VMM's own guest debugging
  * (single steps, breakpoints) produces. */
 uint64_t run_guest_exits(const struct run *r);

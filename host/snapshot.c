@@ -135,7 +135,6 @@ enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct gue
 	struct kvm_sregs sr;
 	enum vm_err err;
 
-	vm->run->kvm_dirty_regs = 0; /* registers queued for an entry that will not happen */
 	if ((err = snap_flush_pending(vm, last_exit, e)) || (err = snap_dirty_log(s, vm, e)))
 		return err;
 	/* KVM_SET_SREGS resets the MMU only when CR3/CR0/CR4/EFER change, and this host's shadow

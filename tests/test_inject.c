@@ -320,6 +320,28 @@ Test(inject_insn, fires_at_exactly_instruction_n)
 	}
 }
 
+/* @rip=ADDR#K fires at the K-th arrival, not an earlier one: it_loop goes round 5 times, and
+ * flipping bit 0 of RCX there gives each K its own exit code; a 6th arrival never comes. */
+Test(inject_rip, fires_at_exactly_the_kth_arrival)
+{
+	static const int exit_code[] = {0, 2, 12, 4, 10};
+	uint64_t at = target("it_loop");
+
+	for (int k = 1; k <= 4; k++) {
+		struct proc_result r = inject_target("reg:rcx:bit=0@rip=0x%" PRIx64 "#%d", at, k);
+
+		cr_expect_eq(r.status, exit_code[k], "#%d: %s", k, r.out);
+		cr_expect(json_has(r.out, "applied", "true"), "#%d: %s", k, r.out);
+		cr_expect_eq(jnum(r.out, "rip"), at, "#%d: %s", k, r.out);
+		proc_result_free(&r);
+	}
+	struct proc_result never = inject_target("reg:rcx:bit=0@rip=0x%" PRIx64 "#6", at);
+
+	cr_expect_eq(never.status, 7, "%s", never.out);
+	cr_expect(json_has(never.out, "applied", "false"), "%s", never.out);
+	proc_result_free(&never);
+}
+
 /* Single-step exits are the VMM's: an @insn trigger past the exit budget still fires. */
 Test(inject_insn, steps_do_not_count_as_guest_exits)
 {

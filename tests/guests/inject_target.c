@@ -9,13 +9,17 @@
  *   it_push: push %rax; pop %rax  @insn=6                      ... -> exit 6
  * then exit with RAX: 7 in the golden run; skipping it_add2 gives 5, it_shl2 4, it_add3 6.
  * it_push is the one store: with RSP bent into the page-table pool there, it writes the pool
- * (a read-only memslot under --protect-pt). */
+ * (a read-only memslot under --protect-pt). Then it_loop adds RCX = 5, 4, .., 1 to RDX (the
+ * exit code is RAX + RDX - 15): flipping bit 0 of RCX at its K-th arrival changes how often it
+ * goes round, so each K has its own exit code: K = 1 -> 2, 2 -> 12, 3 -> 4, 4 -> 10. */
 #include <pagewarden/guest.h>
+
+#define LOOP_SUM 15 /* 5 + 4 + 3 + 2 + 1 */
 
 int main(void)
 {
 	static struct pw_hc_checkpoint snap = {0, 0};
-	uint64_t v;
+	uint64_t v = (uint32_t)(uintptr_t)&snap, w = PW_PORT(PW_HC_CHECKPOINT);
 
 	__asm__ volatile("out %%eax, %%dx\n"
 			 ".globl it_snap\nit_snap: xor %%eax, %%eax\n"
@@ -25,8 +29,13 @@ int main(void)
 			 ".globl it_shl2\nit_shl2: shl $1, %%rax\n"
 			 ".globl it_add3\nit_add3: add $1, %%rax\n"
 			 ".globl it_push\nit_push: push %%rax\npop %%rax\n"
-			 : "=a"(v)
-			 : "a"((uint32_t)(uintptr_t)&snap), "d"(PW_PORT(PW_HC_CHECKPOINT))
-			 : "memory");
-	return (int)v;
+			 "mov $5, %%ecx\n"
+			 "xor %%edx, %%edx\n"
+			 ".globl it_loop\nit_loop: add %%rcx, %%rdx\n"
+			 "dec %%ecx\n"
+			 "jnz it_loop\n"
+			 : "+a"(v), "+d"(w)
+			 :
+			 : "rcx", "cc", "memory");
+	return (int)(v + w - LOOP_SUM);
 }
