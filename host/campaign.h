@@ -39,6 +39,7 @@ struct campaign_opts {
 	uint64_t max_exits;    /* --max-exits: hard limit of VM exits per run; 0 = none */
 	unsigned fault_mode;   /* --faults=guest|vmm: enum pw_fault_mode, for every run */
 	bool protect_pt;       /* --protect-pt: the page-table pool is a read-only memslot */
+	bool no_fast_forward;  /* --no-fast-forward: every experiment starts at the snapshot */
 	bool no_sandbox;       /* --no-sandbox: workers run without the seccomp filter */
 	const char *spec;      /* --inject SPEC: one experiment */
 };
@@ -72,7 +73,7 @@ struct campaign_golden {
 
 /* The automatic hang budget: CPU time after the injection of CPU_FACTOR times the golden run's,
  * at least FLOOR_MS; guest exits EXIT_FACTOR times the golden run's, plus 100. */
-#define CAMPAIGN_BUDGET_CPU_FACTOR  64
+#define CAMPAIGN_BUDGET_CPU_FACTOR  48
 #define CAMPAIGN_BUDGET_FLOOR_MS    10.0
 #define CAMPAIGN_BUDGET_EXIT_FACTOR 10
 

@@ -27,6 +27,7 @@ enum {
 	CO_NO_SANDBOX,
 	CO_FAULTS,
 	CO_PROTECT_PT,
+	CO_NO_FAST_FORWARD,
 };
 
 static const struct option camp_long[] = {
@@ -46,6 +47,7 @@ static const struct option camp_long[] = {
     {"no-sandbox", no_argument, NULL, CO_NO_SANDBOX},
     {"faults", required_argument, NULL, CO_FAULTS},
     {"protect-pt", no_argument, NULL, CO_PROTECT_PT},
+    {"no-fast-forward", no_argument, NULL, CO_NO_FAST_FORWARD},
     {NULL, 0, NULL, 0},
 };
 
@@ -143,6 +145,9 @@ static int camp_opt(int c, const char *a, struct campaign_opts *o, bool *summari
 		return 0;
 	case CO_PROTECT_PT:
 		o->protect_pt = true;
+		return 0;
+	case CO_NO_FAST_FORWARD:
+		o->no_fast_forward = true;
 		return 0;
 	}
 	return snprintf(msg, n, "unknown campaign option (see docs/fault-injection.md)"), -1;

@@ -89,6 +89,31 @@ static void exp_debug_off(struct exp *x, struct run *r)
 	x->debug_on = false;
 }
 
+static void worker_note_vmm_writes(struct worker *w, const struct run *r);
+
+/* Keep the state after the golden run's first w->ntrace instructions as a waypoint. */
+static void exp_waypoint(struct exp *x, struct run *r)
+{
+	struct worker *w = x->w;
+	struct waypoint wp = {
+	    .insn = w->ntrace,
+	    .hc = x->hc,
+	    .cp = x->cp,
+	    .hash = x->hash,
+	    .recovery_gpa = r->recovery_gpa,
+	    .pool_top = r->gpt.pool_top,
+	};
+	struct vm_error ve;
+
+	memcpy(wp.exits, r->exits, sizeof(wp.exits));
+	wp.exits[KVM_EXIT_DEBUG] = 0; /* the steps are ours, not the guest's */
+	worker_note_vmm_writes(w, r); /* so that the delta has them */
+	if (snapshot_delta_take(&w->snap, r->vm, r->mem, &wp.delta, &ve) == VM_OK)
+		waypoints_add(&w->wps, &wp);
+	else
+		w->wps.full = true; /* no more; the experiments start earlier, that is all */
+}
+
 /* A KVM_EXIT_DEBUG: a single step (trace, @insn, stepping past a breakpoint) or the
  * breakpoint (@rip). */
 static void exp_debug(struct exp *x, struct run *r)
@@ -98,6 +123,8 @@ static void exp_debug(struct exp *x, struct run *r)
 			x->w->trace[x->w->ntrace++] = r->vm->run->debug.arch.pc;
 		else
 			exp_debug_off(x, r), x->w->ntrace = 0, x->tracing = false;
+		if (x->tracing && x->w->fast_forward && waypoints_due(&x->w->wps, x->w->ntrace))
+			exp_waypoint(x, r);
 		return;
 	}
 	if (!x->spec || x->applied)
@@ -262,6 +289,8 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	w->vm.kvm_fd = w->vm.vm_fd = w->vm.vcpu_fd = -1;
 	w->max_exits = o->max_exits;
 	w->protect_pt = o->protect_pt;
+	w->fast_forward = !o->no_fast_forward;
+	waypoints_init(&w->wps);
 	w->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	cfg.console_fd = w->null_fd;
 	if ((status = worker_build(w, o, msg, n)) || (status = worker_confine(w, o, msg, n)))
@@ -290,6 +319,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 
 void worker_free(struct worker *w)
 {
+	waypoints_free(&w->wps);
 	snapshot_free(&w->snap);
 	vm_close(&w->vm);
 	guest_mem_free(&w->mem);
@@ -342,15 +372,16 @@ static void worker_note_vmm_writes(struct worker *w, const struct run *r)
 		snapshot_note_host_write(&w->snap, r->recovery_gpa, sizeof(struct pw_recovery));
 }
 
-/* Copy the last fault r recorded (the one that stopped it, for a fault stop) into res. */
+/* Copy the fault that stopped r, if one did (the last one recorded, not recovered), into res.
+ * Recovered faults before it are left out: a run started at a waypoint has not recorded those
+ * of the golden prefix. */
 static void camp_last_fault(const struct run *r, struct campaign_result *res)
 {
-	const struct fault_record *f;
+	const struct fault_record *f = r->faults.n ? &r->faults.v[r->faults.n - 1] : NULL;
 
-	res->has_fault = r->faults.n > 0;
+	res->has_fault = f && !f->recovered;
 	if (!res->has_fault)
 		return;
-	f = &r->faults.v[r->faults.n - 1];
 	res->fault = (struct campaign_fault){
 	    .kind = (uint8_t)f->kind,
 	    .vector = (uint8_t)f->vector,
@@ -361,8 +392,28 @@ static void camp_last_fault(const struct run *r, struct campaign_result *res)
 	};
 }
 
+/* Start r where st says: the snapshot, or a waypoint with what had been counted by then. */
+static void worker_start_at(struct worker *w, const struct waypoint_start *st, struct run *r,
+			    struct exp *x)
+{
+	const struct waypoint *wp = st->wp;
+
+	r->recovery_gpa = wp ? wp->recovery_gpa : w->recovery_gpa;
+	r->gpt.pool_top = wp ? wp->pool_top : w->pool_top;
+	x->hits = st->hits;
+	x->steps = st->steps;
+	if (!wp)
+		return;
+	memcpy(r->exits, wp->exits, sizeof(r->exits));
+	for (unsigned i = 0; i < RUN_EXIT_SLOTS; i++)
+		r->nexits += r->exits[i];
+	x->hc = wp->hc;
+	x->cp = wp->cp;
+	x->hash = wp->hash;
+}
+
 /* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
- * record the RIPs). Fills res if given. */
+ * record the RIPs), or from the last waypoint before spec's trigger. Fills res if given. */
 int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	       struct campaign_result *res, struct run *r)
 {
@@ -373,19 +424,22 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 				 .max_exits = w->max_exits,
 				 .cpu_budget = spec ? w->budget_cpu_s : 0};
 	struct exp x = {.w = w, .spec = spec, .tracing = trace, .hash = CAMP_FNV_BASIS};
+	struct waypoint_start st = {0};
 	struct vm_error ve = {0};
 	uint32_t ctl = 0;
 
-	if (snapshot_restore(&w->snap, &w->vm, &w->mem, w->last_exit, &ve)) {
+	if (spec && w->fast_forward)
+		waypoints_pick(&w->wps, w->trace, w->ntrace, w->snap.regs.rip, spec, &st);
+	if (snapshot_restore(&w->snap, &w->vm, &w->mem, w->last_exit, st.wp ? &st.wp->delta : NULL,
+			     &ve)) {
 		if (res)
 			snprintf(res->detail, sizeof(res->detail), "%.159s", ve.detail);
 		return -1;
 	}
 	run_init(r, &w->vm, &w->mem, &w->layout, &cfg);
-	r->recovery_gpa = w->recovery_gpa;
-	r->gpt.pool_top = w->pool_top;
+	worker_start_at(w, &st, r, &x);
 	r->exit_hook = exp_hook, r->exit_hook_arg = &x;
-	if (trace || (spec && spec->trigger == INJ_AT_INSN && spec->when > 0))
+	if (trace || (spec && spec->trigger == INJ_AT_INSN && spec->when > x.steps))
 		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
 	else if (spec && spec->trigger == INJ_AT_RIP)
 		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
@@ -393,7 +447,7 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
 	x.debug_on = ctl != 0;
 	x.t0 = campaign_now_ns();
-	if (spec && spec->trigger == INJ_AT_INSN && spec->when == 0)
+	if (spec && spec->trigger == INJ_AT_INSN && spec->when == x.steps)
 		exp_fire(&x, r);
 	if (r->stop == RUN_STOP_NONE)
 		run_guest(r);

@@ -14,6 +14,7 @@
 #include "loader.h"
 #include "memory.h"
 #include "run.h"
+#include "campaign_waypoint.h"
 #include "snapshot.h"
 
 /* One VM, built once per worker process, reset for every experiment. */
@@ -38,6 +39,8 @@ struct worker {
 	 * guest's recovery record is, and the VMM's cursor in the page-table pool. */
 	uint64_t recovery_gpa;
 	uint64_t pool_top;
+	bool fast_forward;    /* experiments may start at a waypoint (not --no-fast-forward) */
+	struct waypoints wps; /* taken while tracing the golden run */
 };
 
 /* Monotonic nanoseconds, for budgets and progress. */

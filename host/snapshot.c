@@ -94,6 +94,12 @@ void snapshot_note_host_write(struct snapshot *s, uint64_t gpa, uint64_t len)
 		s->restore[p / 64] |= 1ull << (p % 64);
 }
 
+/* True if the page at gpa is in the page-table pool. */
+static bool snap_is_table(uint64_t gpa)
+{
+	return gpa >= PW_PT_POOL_GPA && gpa < PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
+}
+
 /* Finish a pending I/O or MMIO completion now (KVM_RUN with immediate_exit returns before
  * entering the guest), so it cannot land on the restored registers at the next entry. */
 static enum vm_err snap_flush_pending(struct vm *vm, unsigned last_exit, struct vm_error *e)
@@ -122,34 +128,96 @@ static bool snap_copy_marked(struct snapshot *s, const struct guest_mem *mem)
 
 			memcpy(mem->host + gpa, s->ram + gpa, SNAP_PAGE);
 			s->pages_restored++;
-			tables |= gpa >= PW_PT_POOL_GPA && gpa < PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
+			tables |= snap_is_table(gpa);
 		}
 		s->restore[w] = 0;
 	}
 	return tables;
 }
 
-enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
-			     unsigned last_exit, struct vm_error *e)
+/* Write d's pages over the snapshot's (a host write: due again at the next reset); true if one
+ * holds page tables. */
+static bool snap_copy_delta(struct snapshot *s, const struct guest_mem *mem,
+			    const struct snapshot_delta *d)
 {
-	struct kvm_sregs sr;
+	bool tables = false;
+
+	for (uint64_t i = 0; i < d->npages; i++) {
+		memcpy(mem->host + d->gpa[i], d->data + i * SNAP_PAGE, SNAP_PAGE);
+		snapshot_note_host_write(s, d->gpa[i], SNAP_PAGE);
+		tables |= snap_is_table(d->gpa[i]);
+	}
+	s->pages_restored += d->npages;
+	return tables;
+}
+
+enum vm_err snapshot_delta_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
+				struct snapshot_delta *d, struct vm_error *e)
+{
+	uint64_t n = 0, i = 0;
+	enum vm_err err;
+
+	memset(d, 0, sizeof(*d));
+	if ((err = snap_dirty_log(s, vm, e)))
+		return err;
+	for (uint64_t w = 0; w < snap_words(s->size); w++)
+		n += (uint64_t)__builtin_popcountll(s->restore[w]);
+	d->gpa = malloc((n ? n : 1) * sizeof(*d->gpa));
+	d->data = malloc((n ? n : 1) * SNAP_PAGE);
+	if (!d->gpa || !d->data) {
+		snapshot_delta_free(d);
+		errno = ENOMEM;
+		return snap_fail(e, "copy of the changed pages");
+	}
+	for (uint64_t w = 0; w < snap_words(s->size); w++)
+		for (uint64_t bits = s->restore[w]; bits; bits &= bits - 1, i++) {
+			d->gpa[i] = (w * 64 + (uint64_t)__builtin_ctzll(bits)) * SNAP_PAGE;
+			memcpy(d->data + i * SNAP_PAGE, mem->host + d->gpa[i], SNAP_PAGE);
+		}
+	d->npages = n;
+	if ((err = snap_vcpu(vm, KVM_GET_REGS, &d->regs, "KVM_GET_REGS", e)) ||
+	    (err = snap_vcpu(vm, KVM_GET_SREGS, &d->sregs, "KVM_GET_SREGS", e)) ||
+	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &d->events, "KVM_GET_VCPU_EVENTS", e)))
+		snapshot_delta_free(d);
+	return err;
+}
+
+void snapshot_delta_free(struct snapshot_delta *d)
+{
+	free(d->gpa);
+	free(d->data);
+	d->gpa = NULL;
+	d->data = NULL;
+	d->npages = 0;
+}
+
+enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
+			     unsigned last_exit, const struct snapshot_delta *d, struct vm_error *e)
+{
+	struct kvm_sregs sr = d ? d->sregs : s->sregs;
+	struct kvm_regs regs = d ? d->regs : s->regs;
+	struct kvm_vcpu_events events = d ? d->events : s->events;
+	bool tables;
 	enum vm_err err;
 
 	if ((err = snap_flush_pending(vm, last_exit, e)) || (err = snap_dirty_log(s, vm, e)))
 		return err;
+	tables = snap_copy_marked(s, mem);
+	if (d)
+		tables |= snap_copy_delta(s, mem, d);
 	/* KVM_SET_SREGS resets the MMU only when CR3/CR0/CR4/EFER change, and this host's shadow
 	 * MMU does not see host writes to the tables: after restoring a table page, load a CR3
 	 * with PWT toggled first so the real one is a change. */
-	if (snap_copy_marked(s, mem)) {
-		sr = s->sregs;
+	if (tables) {
 		sr.cr3 ^= 1ull << 3;
 		if ((err = snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e)))
 			return err;
+		sr.cr3 ^= 1ull << 3;
 	}
-	if ((err = snap_vcpu(vm, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_SET_REGS, &s->regs, "KVM_SET_REGS", e)))
+	if ((err = snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e)) ||
+	    (err = snap_vcpu(vm, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)))
 		return err;
-	return snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS", e);
+	return snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e);
 }
 
 void snapshot_free(struct snapshot *s)

@@ -25,6 +25,17 @@ struct snapshot {
 	uint64_t pages_restored; /* by the last reset */
 };
 
+/* A later state of the same VM kept as its difference from the snapshot: the vCPU state and the
+ * pages written since. Fast-forward: an experiment can start there instead. */
+struct snapshot_delta {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_vcpu_events events;
+	uint64_t npages;
+	uint64_t *gpa; /* the pages that differ from the snapshot's, as guest-physical addresses */
+	uint8_t *data; /* their contents now, npages x 4 KiB */
+};
+
 /* Record vCPU state and RAM of vm (vCPU paused between exits), whose RAM was mapped with
  * vm_map_ram(vm, mem, protect_pt, true, ...). On error e says why. */
 enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
@@ -33,10 +44,21 @@ enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_
 /* Remember that the host wrote guest RAM [gpa, gpa + len) (KVM does not log it). */
 void snapshot_note_host_write(struct snapshot *s, uint64_t gpa, uint64_t len);
 
-/* Bring vm back to the snapshot. last_exit is the KVM exit the vCPU stopped on: an I/O or MMIO
- * exit leaves a completion pending that must be flushed before the state is loaded. */
+/* Record vm's state now as a delta from s into *d: the vCPU (paused between exits, no exit
+ * pending) and every page written since the last reset, as KVM logged it and the host noted it
+ * (snapshot_note_host_write). Those stay due for the next reset. */
+enum vm_err snapshot_delta_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
+				struct snapshot_delta *d, struct vm_error *e);
+
+/* Free what d holds. */
+void snapshot_delta_free(struct snapshot_delta *d);
+
+/* Bring vm back to the snapshot, or with d to that later state. last_exit is the KVM exit the
+ * vCPU stopped on: an I/O or MMIO exit leaves a completion pending that must be flushed before
+ * the state is loaded. */
 enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
-			     unsigned last_exit, struct vm_error *e);
+			     unsigned last_exit, const struct snapshot_delta *d,
+			     struct vm_error *e);
 
 /* Free the copies. */
 void snapshot_free(struct snapshot *s);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "campaign_waypoint.h"
 #include "run_helper.h"
 #include "status.h"
 
@@ -254,8 +255,8 @@ Test(campaign_budget, auto_and_fixed)
 	struct campaign_opts o = {0};
 	struct campaign_golden g = {.nexits = 2, .cpu_ns = 625000};
 
-	cr_expect_float_eq(campaign_budget_ms(&o, &g), 40.0, 1e-9);
-	g.cpu_ns = 100000; /* 6.4 ms: the floor */
+	cr_expect_float_eq(campaign_budget_ms(&o, &g), 0.625 * CAMPAIGN_BUDGET_CPU_FACTOR, 1e-9);
+	g.cpu_ns = 100000; /* 4.8 ms: the floor */
 	cr_expect_float_eq(campaign_budget_ms(&o, &g), CAMPAIGN_BUDGET_FLOOR_MS, 1e-9);
 	cr_expect_eq(campaign_budget_exits(&o, &g), 120);
 	o.budget_ms = 300, o.budget_exits = 7;
@@ -280,6 +281,103 @@ Test(campaign, same_seed_twice_with_the_auto_budget)
 	}
 	cr_expect(strstr(read_text(a), "\"outcome\":\"hang\"") != NULL, "no hang to compare");
 	cr_expect_str_eq(read_text(a), read_text(b));
+}
+
+/* Fast-forward only skips work: every result is the same as when every experiment starts at
+ * the snapshot. Fixed budgets, far from any experiment's run time, so that only the starting
+ * point differs between the two. */
+static void expect_same_without_fast_forward(const char *budget, const char *const extra[4])
+{
+	const char *a = temp_path("ff.jsonl"), *b = temp_path("noff.jsonl");
+	struct proc_result r;
+
+	require_kvm();
+	for (int i = 0; i < 2; i++) {
+		r = vmm_run("campaign", "--runs", "150", "--seed", "13", "--jobs", "2",
+			    "--budget-ms", budget, "--out", i ? b : a,
+			    i ? "--no-fast-forward" : "--no-progress", extra[0], extra[1], extra[2],
+			    extra[3], NULL);
+		cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+		proc_result_free(&r);
+	}
+	cr_expect_str_eq(read_text(a), read_text(b));
+}
+
+Test(campaign, fast_forward_changes_no_result)
+{
+	const char *mix[] = {"--model", "reg", guest("workload.elf"), NULL};
+
+	expect_same_without_fast_forward("100", mix);
+	mix[1] = "pte";
+	expect_same_without_fast_forward("100", mix);
+}
+
+Test(campaign, fast_forward_changes_no_result_exc_skip_mem)
+{
+	const char *mix[] = {"--model", "exc", guest("workload.elf"), NULL};
+
+	expect_same_without_fast_forward("100", mix);
+	mix[1] = "skip";
+	expect_same_without_fast_forward("100", mix);
+	mix[1] = "mem";
+	expect_same_without_fast_forward("100", mix);
+}
+
+/* Waypoints past heap growth and expected faults the VMM handled: their pages and its state. */
+Test(campaign, fast_forward_changes_no_result_under_faults_vmm)
+{
+	const char *mix[] = {"--faults=vmm", guest("campaign_faults.elf"), NULL, NULL};
+
+	expect_same_without_fast_forward("300", mix);
+}
+
+/* Which waypoint an @rip trigger starts from, and the arrivals before it, from the trace. */
+Test(campaign_waypoint, pick_counts_arrivals_from_the_trace)
+{
+	/* instruction j's RIP: j = 0 is the snapshot's (0x10); then trace[j - 1] */
+	static const uint64_t trace[] = {0xa, 0xb, 0xc, 0xa, 0xb, 0xc, 0xa, 0xb, 0xc, 0xa};
+	struct waypoint v[3] = {{.insn = 3, .hc = 0}, {.insn = 6, .hc = 1}, {.insn = 9, .hc = 2}};
+	struct waypoints set = {.v = v, .n = 3, .stride = 3};
+	struct inject_spec s = {.trigger = INJ_AT_RIP, .when = 0xa, .hit = 3};
+	struct waypoint_start st;
+
+	/* 0xa arrives as instructions 1, 4, 7, 10: the 3rd (7) comes after the waypoint at 6,
+	 * which two arrivals precede */
+	waypoints_pick(&set, trace, 10, 0x10, &s, &st);
+	cr_expect_eq(st.wp, &v[1]);
+	cr_expect_eq(st.hits, 2);
+	s.hit = 1; /* instruction 1: before every waypoint */
+	waypoints_pick(&set, trace, 10, 0x10, &s, &st);
+	cr_expect_null(st.wp);
+	s.hit = 5; /* never in the golden run */
+	waypoints_pick(&set, trace, 10, 0x10, &s, &st);
+	cr_expect_null(st.wp);
+	s = (struct inject_spec){.trigger = INJ_AT_INSN, .when = 8};
+	waypoints_pick(&set, trace, 10, 0x10, &s, &st);
+	cr_expect(st.wp == &v[1] && st.steps == 6);
+	s = (struct inject_spec){.trigger = INJ_AT_HC, .when = 2};
+	waypoints_pick(&set, trace, 10, 0x10, &s, &st);
+	cr_expect_eq(st.wp, &v[1], "the last waypoint before the 2nd hypercall");
+	s = (struct inject_spec){.trigger = INJ_AT_TIME, .when = 1};
+	waypoints_pick(&set, trace, 10, 0x10, &s, &st);
+	cr_expect_null(st.wp);
+}
+
+/* A rep string instruction single-steps once per iteration at one RIP while the breakpoint
+ * fires once: the trace cannot count its arrivals, so no waypoint. */
+Test(campaign_waypoint, no_pick_through_a_repeated_rip)
+{
+	static const uint64_t trace[] = {0xa, 0xa, 0xa, 0xb, 0xa};
+	struct waypoint v[1] = {{.insn = 4}};
+	struct waypoints set = {.v = v, .n = 1, .stride = 4};
+	struct inject_spec s = {.trigger = INJ_AT_RIP, .when = 0xa, .hit = 4};
+	struct waypoint_start st;
+
+	waypoints_pick(&set, trace, 5, 0x10, &s, &st);
+	cr_expect_null(st.wp);
+	s.when = 0xb, s.hit = 1; /* 0xb is instruction 4, the waypoint's own: it arrives there */
+	waypoints_pick(&set, trace, 5, 0x10, &s, &st);
+	cr_expect(st.wp == &v[0] && st.hits == 0);
 }
 
 Test(campaign, bad_options_are_refused)
