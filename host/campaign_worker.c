@@ -23,8 +23,8 @@
 #define CAMP_TRACE_MAX 200000 /* golden instructions traced; longer guests get no @rip points */
 #define CAMP_FNV_BASIS 0xcbf29ce484222325ull
 #define CAMP_FNV_PRIME 0x100000001b3ull
-#define CAMP_SANITY_S                                                                              \
-	10.0 /* wall-clock limit of any run: golden, trace, a budget that never ran out */
+/* Wall-clock limit of any run (golden, trace, an experiment whose budget never ran out). */
+#define CAMP_SANITY_S	 10.0
 #define CAMP_GOLDEN_RUNS 3 /* golden runs timed; the fastest sets the budget */
 
 /* The state of one run the exit hook works on. */
