@@ -174,14 +174,17 @@ test-asan: deps-test
 		test-run || st=$$?; \
 	rm -f vmm; $(MAKE) --no-print-directory build >/dev/null || st=1; exit $$st
 
-# valgrind on ./vmm with the demo guest and a crashing one; see docs/security.md for why KVM's
-# ioctls need the suppressions in tests/valgrind.supp.
-valgrind: build $(B)/tests/guests/triple.bin
+# valgrind on ./vmm with the demo guest, a crashing one and a small campaign (its workers too);
+# see docs/security.md for why KVM's ioctls need the suppressions in tests/valgrind.supp.
+valgrind: build $(B)/tests/guests/triple.bin $(B)/tests/guests/workload.elf
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--suppressions=tests/valgrind.supp ./vmm -q --no-sandbox guest.bin >/dev/null
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--suppressions=tests/valgrind.supp ./vmm -q --no-sandbox $(B)/tests/guests/triple.bin \
 		>/dev/null 2>&1; test $$? = 75
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		--suppressions=tests/valgrind.supp ./vmm campaign --no-sandbox --runs 40 --jobs 2 \
+		--model skip --model pte --model reg --no-progress $(B)/tests/guests/workload.elf >/dev/null
 
 # ---- fuzzing: one libFuzzer binary per fuzz/fuzz_<target>.c, FUZZ_SECONDS each ----
 FUZZ_SECONDS ?= 30

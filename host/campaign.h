@@ -33,20 +33,33 @@ struct campaign_opts {
 	unsigned shard, nshards; /* --shard K/N (K 1-based); 0/0 = all */
 	const char *out;       /* --out FILE: JSONL */
 	const char *csv;       /* --csv FILE */
-	uint64_t budget_exits; /* --budget-exits: 0 = 10x golden + 100 */
-	double budget_ms;      /* --budget-ms: 0 = 20x golden, at least 20 ms */
+	uint64_t budget_exits; /* --budget-exits: 0 = auto (campaign_budget_exits) */
+	double budget_ms;      /* --budget-ms: 0 = auto (campaign_budget_ms) */
 	bool progress;	       /* progress line on stderr */
+	uint64_t max_exits;    /* --max-exits: hard limit of VM exits per run; 0 = none */
+	unsigned fault_mode;   /* --faults=guest|vmm: enum pw_fault_mode, for every run */
+	bool protect_pt;       /* --protect-pt: the page-table pool is a read-only memslot */
+	bool no_fast_forward;  /* --no-fast-forward: every experiment starts at the snapshot */
+	bool no_sandbox;       /* --no-sandbox: workers run without the seccomp filter */
 	const char *spec;      /* --inject SPEC: one experiment */
 };
 
-/* One experiment's result: fixed size, so workers can send it through a pipe in one write. */
+/* The last fault an experiment's run recorded (struct fault_record, without pointers). */
+struct campaign_fault {
+	uint8_t kind, vector, caught_by, pad[5]; /* pw_fault_kind, vector, pw_caught_by */
+	uint64_t error_code, gva, rip;
+};
+
+/* One experiment's result: fixed size (well under PIPE_BUF), so workers can send it through a
+ * pipe in one atomic write. */
 struct campaign_result {
 	uint64_t index;
 	char spec[INJECT_SPEC_MAX];
 	uint8_t model, outcome, stop, applied;
-	uint8_t deterministic, tlb_flushed, pad[2];
+	uint8_t deterministic, tlb_flushed, has_fault, pad;
 	int64_t exit_code;
 	uint64_t nexits, hash, pages_restored, rip;
+	struct campaign_fault fault; /* valid if has_fault */
 	char detail[160];
 };
 
@@ -55,7 +68,19 @@ struct campaign_golden {
 	unsigned stop;
 	int64_t exit_code;
 	uint64_t hash, nexits, hypercalls, checkpoints, insns, wall_ns;
+	uint64_t cpu_ns; /* CPU time of the fastest of a few golden runs */
 };
+
+/* The automatic hang budget: CPU time after the injection of CPU_FACTOR times the golden run's,
+ * at least FLOOR_MS; guest exits EXIT_FACTOR times the golden run's, plus 100. */
+#define CAMPAIGN_BUDGET_CPU_FACTOR  48
+#define CAMPAIGN_BUDGET_FLOOR_MS    10.0
+#define CAMPAIGN_BUDGET_EXIT_FACTOR 10
+
+/* The hang budget of every experiment of o, given its golden run g: --budget-exits, or the
+ * automatic one; --budget-ms (CPU milliseconds from the injection on), or the automatic one. */
+uint64_t campaign_budget_exits(const struct campaign_opts *o, const struct campaign_golden *g);
+double campaign_budget_ms(const struct campaign_opts *o, const struct campaign_golden *g);
 
 /* Name of an outcome ("sdc"); "?" if out of range. */
 const char *campaign_outcome_name(enum campaign_outcome o);
@@ -73,9 +98,9 @@ int campaign_inject_one(const struct campaign_opts *o);
 
 /* ---- campaign_report.c ---- */
 
-/* Write r as one JSONL line (with image and mem, enough to re-run it alone). */
-void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const char *image,
-			  uint64_t mem);
+/* Write r as one JSONL line, with what o ran it under (image, mem, fault mode, protect-pt,
+ * max-exits): enough to re-run it alone with ./vmm --inject. */
+void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const struct campaign_opts *o);
 
 /* Write the CSV header, or one CSV row. */
 void campaign_write_csv_header(FILE *f);

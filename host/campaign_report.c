@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "campaign.h"
+#include "fault.h"
 #include "run.h"
 #include "status.h"
 
@@ -22,22 +23,52 @@ static void camp_escaped(FILE *f, const char *s)
 	}
 }
 
-void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const char *image,
-			  uint64_t mem)
+/* A hang the budget stopped: how far it got (exits, output hash) is not reproducible. */
+static bool camp_unrepeatable(const struct campaign_result *r)
 {
+	return r->outcome == OUT_HANG && r->stop == RUN_STOP_TIMEOUT;
+}
+
+/* "fault":{...} for the last fault the run recorded, or "fault":null. */
+static void camp_write_fault(FILE *f, const struct campaign_result *r)
+{
+	const struct campaign_fault *x = &r->fault;
+
+	if (!r->has_fault || camp_unrepeatable(r)) {
+		fputs("\"fault\":null", f);
+		return;
+	}
 	fprintf(f,
-		"{\"i\":%" PRIu64 ",\"spec\":\"%s\",\"image\":\"", r->index, r->spec);
-	camp_escaped(f, image);
+		"\"fault\":{\"kind\":\"%s\",\"vector\":%u,\"error_code\":\"0x%" PRIx64
+		"\",\"gva\":\"0x%" PRIx64 "\",\"rip\":\"0x%" PRIx64 "\",\"caught_by\":\"%s\"}",
+		pw_fault_kind_name(x->kind), x->vector, x->error_code, x->gva, x->rip,
+		fault_caught_by_name(x->caught_by));
+}
+
+void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const struct campaign_opts *o)
+{
+	fprintf(f, "{\"i\":%" PRIu64 ",\"spec\":\"%s\",\"image\":\"", r->index, r->spec);
+	camp_escaped(f, o->image);
 	fprintf(f,
-		"\",\"mem\":%" PRIu64 ",\"model\":\"%s\",\"outcome\":\"%s\",\"stop\":\"%s\","
-		"\"exit_code\":%" PRId64 ",\"exits\":%" PRIu64 ",\"hash\":\"%016" PRIx64 "\","
-		"\"applied\":%s,\"deterministic\":%s,\"tlb_flushed\":%s,\"rip\":\"0x%" PRIx64
-		"\",\"detail\":\"",
-		mem, inject_model_name((enum inject_model)r->model),
+		"\",\"mem\":%" PRIu64 ",\"faults\":\"%s\",\"protect_pt\":%s,\"max_exits\":%" PRIu64
+		",\"model\":\"%s\",\"outcome\":\"%s\",\"stop\":\"%s\","
+		"\"exit_code\":%" PRId64 ",",
+		o->mem, o->fault_mode == PW_FAULTS_VMM ? "vmm" : "guest",
+		o->protect_pt ? "true" : "false", o->max_exits,
+		inject_model_name((enum inject_model)r->model),
 		campaign_outcome_name((enum campaign_outcome)r->outcome),
-		run_stop_name((enum run_stop)r->stop), r->exit_code, r->nexits, r->hash,
+		run_stop_name((enum run_stop)r->stop), r->exit_code);
+	if (camp_unrepeatable(r))
+		fputs("\"exits\":null,\"hash\":null,", f);
+	else
+		fprintf(f, "\"exits\":%" PRIu64 ",\"hash\":\"%016" PRIx64 "\",", r->nexits,
+			r->hash);
+	fprintf(f,
+		"\"applied\":%s,\"deterministic\":%s,\"tlb_flushed\":%s,\"rip\":\"0x%" PRIx64 "\",",
 		r->applied ? "true" : "false", r->deterministic ? "true" : "false",
 		r->tlb_flushed ? "true" : "false", r->rip);
+	camp_write_fault(f, r);
+	fputs(",\"detail\":\"", f);
 	camp_escaped(f, r->detail);
 	fputs("\"}\n", f);
 }
@@ -50,10 +81,16 @@ void campaign_write_csv_header(FILE *f)
 
 void campaign_write_csv(FILE *f, const struct campaign_result *r)
 {
-	fprintf(f, "%" PRIu64 ",%s,%s,%s,%s,%" PRId64 ",%" PRIu64 ",%016" PRIx64 ",%d,%d,%d\n",
-		r->index, r->spec, inject_model_name((enum inject_model)r->model),
+	char exits[24] = "", hash[24] = "";
+
+	if (!camp_unrepeatable(r)) {
+		snprintf(exits, sizeof(exits), "%" PRIu64, r->nexits);
+		snprintf(hash, sizeof(hash), "%016" PRIx64, r->hash);
+	}
+	fprintf(f, "%" PRIu64 ",%s,%s,%s,%s,%" PRId64 ",%s,%s,%d,%d,%d\n", r->index, r->spec,
+		inject_model_name((enum inject_model)r->model),
 		campaign_outcome_name((enum campaign_outcome)r->outcome),
-		run_stop_name((enum run_stop)r->stop), r->exit_code, r->nexits, r->hash, r->applied,
+		run_stop_name((enum run_stop)r->stop), r->exit_code, exits, hash, r->applied,
 		r->deterministic, r->tlb_flushed);
 }
 

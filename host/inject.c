@@ -9,12 +9,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "disasm.h"
 #include "report.h"
-
-#ifdef HAVE_CAPSTONE
-#include <capstone/capstone.h>
-#include <dlfcn.h>
-#endif
 
 #define INJ_PTE_P  (1ull << 0)
 #define INJ_PTE_W  (1ull << 1)
@@ -492,6 +488,7 @@ static enum inject_err inj_mem(struct run *r, const struct inject_spec *s,
 	for (unsigned b = s->bit; b <= last; b++)
 		p[b / 8] ^= (uint8_t)(1u << (b % 8));
 	eff->new = p[s->bit / 8];
+	eff->len = last / 8 + 1;
 	eff->host_wrote = true;
 	return INJ_OK;
 }
@@ -574,6 +571,7 @@ static enum inject_err inj_pte(struct run *r, const struct inject_spec *s,
 		break;
 	}
 	eff->new = *e;
+	eff->len = sizeof(*e);
 	eff->host_wrote = true;
 	if (s->noflush)
 		return INJ_OK;
@@ -608,68 +606,29 @@ static enum inject_err inj_exc(struct run *r, const struct inject_spec *s,
 	return inj_ioctl(r, KVM_SET_VCPU_EVENTS, &ev, "KVM_SET_VCPU_EVENTS", why, n);
 }
 
-#ifdef HAVE_CAPSTONE
-#define INJ_STR2(x) #x
-#define INJ_STR(x)  INJ_STR2(x)
-typedef cs_err (*inj_cs_open_fn)(cs_arch, cs_mode, csh *);
-typedef size_t (*inj_cs_disasm_fn)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
-typedef void (*inj_cs_free_fn)(cs_insn *, size_t);
-typedef cs_err (*inj_cs_close_fn)(csh *);
-
-/* Length of the instruction in code, or 0 if capstone is missing or cannot decode it. */
-static size_t inj_insn_len(const uint8_t *code, size_t len, uint64_t rip)
-{
-	void *lib = dlopen("libcapstone.so." INJ_STR(CS_API_MAJOR), RTLD_NOW | RTLD_LOCAL);
-	inj_cs_open_fn op;
-	inj_cs_disasm_fn dis;
-	inj_cs_free_fn fr;
-	inj_cs_close_fn cl;
-	cs_insn *insn;
-	size_t out = 0;
-	csh h;
-
-	if (!lib)
-		return 0;
-	*(void **)&op = dlsym(lib, "cs_open");
-	*(void **)&dis = dlsym(lib, "cs_disasm");
-	*(void **)&fr = dlsym(lib, "cs_free");
-	*(void **)&cl = dlsym(lib, "cs_close");
-	if (op && dis && fr && cl && op(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK) {
-		if (dis(h, code, len, rip, 1, &insn) == 1) {
-			out = insn->size;
-			fr(insn, 1);
-		}
-		cl(&h);
-	}
-	dlclose(lib);
-	return out;
-}
-#else
-static size_t inj_insn_len(const uint8_t *code, size_t len, uint64_t rip)
-{
-	(void)code, (void)len, (void)rip;
-	return 0;
-}
-#endif
-
+/* Move RIP past the instruction at RIP, its length decoded by the shared disassembler. */
 static enum inject_err inj_skip(struct run *r, struct inject_effect *eff, char *why, size_t n)
 {
 	uint8_t code[REPORT_CODE_BYTES];
+	struct disasm_insn insn;
+	enum disasm_err de;
 	struct kvm_regs g;
 	enum inject_err err;
-	size_t got, len;
+	size_t got;
 
 	if ((err = inj_ioctl(r, KVM_GET_REGS, &g, "KVM_GET_REGS", why, n)))
 		return err;
 	got = report_read_guest(r, g.rip, code, sizeof(code));
-	len = got ? inj_insn_len(code, got, g.rip) : 0;
-	if (!len)
-		return inj_fail(INJ_ENOTSUP, why, n,
-				"skip: cannot decode the instruction at RIP 0x%llx (needs capstone "
-				"and readable code)",
+	if (!got)
+		return inj_fail(INJ_ENOTHERE, why, n, "skip: the code at RIP 0x%llx is unreadable",
 				(unsigned long long)g.rip);
+	de = disasm_one(code, got, g.rip, &insn);
+	if (de)
+		return inj_fail(de == DISASM_EUNAVAILABLE ? INJ_ENOTSUP : INJ_ENOTHERE, why, n,
+				"skip: cannot decode the instruction at RIP 0x%llx: %s",
+				(unsigned long long)g.rip, disasm_strerror(de));
 	eff->old = g.rip;
-	g.rip += len;
+	g.rip += insn.size;
 	eff->new = g.rip;
 	return inj_ioctl(r, KVM_SET_REGS, &g, "KVM_SET_REGS", why, n);
 }

@@ -77,7 +77,7 @@ enum inject_err {
 	INJ_OK = 0,
 	INJ_ESYNTAX,  /* the SPEC string is malformed: why names the bad part */
 	INJ_ERANGE,   /* a number is out of range (bit > 63, level > 4, vector > 31) */
-	INJ_ENOTHERE, /* pte/gva: the address is not mapped, or the table is outside RAM */
+	INJ_ENOTHERE, /* the address is not mapped, its table is outside RAM, or (skip) no code */
 	INJ_EKVM,     /* a KVM call applying it failed */
 	INJ_ENOTSUP,  /* this build or host cannot do it (skip without capstone) */
 	INJ_ERR_COUNT
@@ -87,6 +87,7 @@ enum inject_err {
 struct inject_effect {
 	uint64_t rip;	     /* RIP when applied */
 	uint64_t gpa;	     /* the byte, entry or page written (mem, pte), else 0 */
+	uint64_t len;	     /* bytes written from gpa when host_wrote */
 	uint64_t old, new;   /* the value before and after (entry, register, byte) */
 	bool tlb_flushed;    /* pte: the VMM forced an MMU/TLB reset */
 	bool host_wrote;     /* guest RAM was written from the host: gpa's page is dirty */

@@ -148,6 +148,8 @@ static enum vm_err vm_check_api(struct vm *vm, struct vm_error *e)
 			       version, VM_KVM_API_VERSION);
 	vm->has_readonly_mem = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
 	vm->has_immediate_exit = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) > 0;
+	vm->has_sync_regs =
+	    (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS) != 0;
 	return VM_OK;
 }
 
@@ -172,6 +174,9 @@ static enum vm_err vm_create(struct vm *vm, struct vm_error *e)
 		return vm_fail(e, VM_EIOCTL, "mmap of kvm_run: %s", strerror(errno));
 	}
 	vm->run_size = (size_t)size;
+	/* KVM then copies the GPRs into kvm_run at every exit: no KVM_GET_REGS per exit. */
+	if (vm->has_sync_regs)
+		vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 	return VM_OK;
 }
 
@@ -260,26 +265,40 @@ static enum vm_err vm_set_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint6
 	return VM_OK;
 }
 
-enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
-		       struct vm_error *e)
+unsigned vm_ram_slots(const struct guest_mem *mem, bool protect_pt, struct vm_slot *out)
 {
 	const uint64_t pool_end = PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
-	enum vm_err err;
 
-	if (!protect_pt)
-		return vm_set_slot(vm, VM_SLOT_RAM, 0, mem->size, mem->host, 0, e);
-	if (!vm->has_readonly_mem)
+	if (!protect_pt) {
+		out[0] = (struct vm_slot){VM_SLOT_RAM, 0, mem->size, false};
+		return 1;
+	}
+	/* PW_MEM_MIN guarantees RAM extends past the pool, so all three slots are non-empty. */
+	out[0] = (struct vm_slot){VM_SLOT_RAM, 0, PW_PT_POOL_GPA, false};
+	out[1] = (struct vm_slot){VM_SLOT_PT_POOL, PW_PT_POOL_GPA, PW_PT_POOL_SIZE, true};
+	out[2] = (struct vm_slot){VM_SLOT_RAM_HIGH, pool_end, mem->size - pool_end, false};
+	return 3;
+}
+
+enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt, bool log_dirty,
+		       struct vm_error *e)
+{
+	struct vm_slot slots[VM_RAM_SLOTS_MAX];
+	unsigned n = vm_ram_slots(mem, protect_pt, slots);
+	enum vm_err err = VM_OK;
+
+	if (protect_pt && !vm->has_readonly_mem)
 		return vm_fail(e, VM_ENOCAP,
 			       "--protect-pt needs read-only memslots (KVM_CAP_READONLY_MEM), "
 			       "which this KVM lacks");
-	/* PW_MEM_MIN guarantees RAM extends past the pool, so all three slots are non-empty. */
-	err = vm_set_slot(vm, VM_SLOT_RAM, 0, PW_PT_POOL_GPA, mem->host, 0, e);
-	if (!err)
-		err = vm_set_slot(vm, VM_SLOT_PT_POOL, PW_PT_POOL_GPA, PW_PT_POOL_SIZE,
-				  mem->host + PW_PT_POOL_GPA, KVM_MEM_READONLY, e);
-	if (!err)
-		err = vm_set_slot(vm, VM_SLOT_RAM_HIGH, pool_end, mem->size - pool_end,
-				  mem->host + pool_end, 0, e);
+	for (unsigned i = 0; i < n && !err; i++) {
+		unsigned flags = slots[i].readonly ? KVM_MEM_READONLY
+				 : log_dirty	   ? KVM_MEM_LOG_DIRTY_PAGES
+						   : 0;
+
+		err = vm_set_slot(vm, slots[i].slot, slots[i].gpa, slots[i].size,
+				  mem->host + slots[i].gpa, flags, e);
+	}
 	return err;
 }
 

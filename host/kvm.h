@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <linux/kvm.h>
 
@@ -30,6 +31,8 @@ struct vm {
 	bool has_nx;		 /* CPUID 0x80000001 EDX[20] */
 	bool has_readonly_mem;	 /* KVM_CAP_READONLY_MEM */
 	bool has_immediate_exit; /* KVM_CAP_IMMEDIATE_EXIT: a signal can kick KVM_RUN race-free */
+	bool has_sync_regs;	 /* KVM_CAP_SYNC_REGS with the GPRs: kvm_run carries them at every
+				  * exit (kvm_valid_regs set by vm_open) */
 };
 
 enum vm_err {
@@ -64,10 +67,25 @@ const char *vm_internal_error_name(unsigned suberror);
  * opened so far is closed. */
 enum vm_err vm_open(struct vm *vm, struct vm_error *e);
 
-/* Back guest-physical [0, mem->size) with mem. With protect_pt, the page-table pool
- * [PW_PT_POOL_GPA, +PW_PT_POOL_SIZE) becomes a read-only slot (needs KVM_CAP_READONLY_MEM:
- * VM_ENOCAP without it). Call after vm_open, before the first KVM_RUN. */
-enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
+#define VM_RAM_SLOTS_MAX 3
+
+/* One memslot of guest RAM: guest-physical [gpa, gpa + size) is mem->host + gpa. */
+struct vm_slot {
+	unsigned slot;
+	uint64_t gpa, size;
+	bool readonly;
+};
+
+/* The memslots that back mem: [0, mem->size) as VM_SLOT_RAM alone, or with protect_pt three
+ * (RAM below the page-table pool, the read-only pool, RAM above it). Fills out (room for
+ * VM_RAM_SLOTS_MAX) and returns how many. */
+unsigned vm_ram_slots(const struct guest_mem *mem, bool protect_pt, struct vm_slot *out);
+
+/* Back guest-physical [0, mem->size) with mem, in the slots vm_ram_slots names. With
+ * protect_pt the pool slot is read-only (needs KVM_CAP_READONLY_MEM: VM_ENOCAP without it);
+ * with log_dirty KVM logs the pages the guest writes in the writable slots (KVM_GET_DIRTY_LOG).
+ * Call after vm_open, before the first KVM_RUN. */
+enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt, bool log_dirty,
 		       struct vm_error *e);
 
 /* ioctl req on vm's vCPU; on failure record "name: strerror(errno)" in e and return VM_EIOCTL. */

@@ -105,6 +105,11 @@ const struct kvm_sregs *run_sregs(struct run *r)
 	return r->sregs_valid ? &r->sregs : NULL;
 }
 
+uint64_t run_guest_exits(const struct run *r)
+{
+	return r->nexits - r->exits[KVM_EXIT_DEBUG];
+}
+
 uint64_t run_rip(struct run *r)
 {
 	const struct kvm_regs *regs = run_regs(r);
@@ -117,53 +122,79 @@ void run_free(struct run *r)
 	fault_list_free(&r->faults);
 }
 
-/* ---- --timeout ------------------------------------------------------------------------------
- * SIGALRM from an interval timer. With KVM_CAP_IMMEDIATE_EXIT the handler also sets
+/* ---- --timeout and the CPU budget ----------------------------------------------------------
+ * --timeout is SIGALRM from ITIMER_REAL (wall time). Fault injection's hang budget is SIGPROF
+ * from ITIMER_PROF: CPU time of the process (single-threaded), which KVM_RUN's guest time is part
+ * of; unlike wall time it does not run on while other processes have the CPU, so a loaded machine
+ * does not turn slow experiments into hangs. With KVM_CAP_IMMEDIATE_EXIT the handler also sets
  * kvm_run->immediate_exit, so a signal that lands between the loop's check and KVM_RUN still
  * makes KVM_RUN return EINTR at once instead of running the guest on. Signal handlers can only
  * talk through globals: these two are the VMM's only ones. */
-static volatile sig_atomic_t run_timer_fired;
+static volatile sig_atomic_t run_timer_fired; /* the signal that fired, or 0 */
 static struct kvm_run *volatile run_timer_kick;
+
+/* The signal actions run_guest replaced, to put back. */
+struct run_timer_saved {
+	struct sigaction alrm, prof;
+};
 
 static void run_on_alarm(int sig)
 {
-	(void)sig;
-	run_timer_fired = 1;
+	run_timer_fired = sig;
 	if (run_timer_kick)
 		run_timer_kick->immediate_exit = 1;
 }
 
-/* Arm the timer for r's timeout (if any); old receives the previous SIGALRM action. */
-static int run_timer_arm(struct run *r, struct sigaction *old)
+/* Arm interval timer which to fire once after secs (> 0); 0 disarms it. */
+static int run_itimer(int which, double secs)
 {
-	struct sigaction sa = {.sa_handler = run_on_alarm}; /* no SA_RESTART: KVM_RUN must EINTR */
-	time_t secs = (time_t)r->cfg.timeout; /* options_parse bounds it: no overflow */
+	time_t whole = (time_t)secs; /* options_parse and campaign_opts bound it: no overflow */
 	struct itimerval it = {
-	    .it_value.tv_sec = secs,
-	    .it_value.tv_usec = (suseconds_t)((r->cfg.timeout - (double)secs) * 1e6),
+	    .it_value.tv_sec = whole,
+	    .it_value.tv_usec = (suseconds_t)((secs - (double)whole) * 1e6),
 	};
 
-	run_timer_fired = 0;
-	if (r->cfg.timeout <= 0)
-		return 0;
-	if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+	if (secs > 0 && it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
 		it.it_value.tv_usec = 1;
+	return setitimer(which, &it, NULL);
+}
+
+/* Install the handlers r's clocks need and start --timeout's; old receives the previous
+ * actions. The CPU budget starts later, with run_budget_start. */
+static int run_timer_arm(struct run *r, struct run_timer_saved *old)
+{
+	struct sigaction sa = {.sa_handler = run_on_alarm}; /* no SA_RESTART: KVM_RUN must EINTR */
+
+	run_timer_fired = 0;
+	if (r->cfg.timeout <= 0 && r->cfg.cpu_budget <= 0)
+		return 0;
 	run_timer_kick = r->vm->has_immediate_exit ? r->vm->run : NULL;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, old) < 0 || setitimer(ITIMER_REAL, &it, NULL) < 0)
+	if (r->cfg.cpu_budget > 0 && sigaction(SIGPROF, &sa, &old->prof) < 0)
+		return -1;
+	if (r->cfg.timeout > 0 && (sigaction(SIGALRM, &sa, &old->alrm) < 0 ||
+				   run_itimer(ITIMER_REAL, r->cfg.timeout) < 0))
 		return -1;
 	return 0;
 }
 
-static void run_timer_disarm(struct run *r, const struct sigaction *old)
+static void run_timer_disarm(struct run *r, const struct run_timer_saved *old)
 {
-	struct itimerval off = {0};
-
-	if (r->cfg.timeout <= 0)
-		return;
-	setitimer(ITIMER_REAL, &off, NULL);
-	sigaction(SIGALRM, old, NULL);
+	if (r->cfg.timeout > 0) {
+		run_itimer(ITIMER_REAL, 0);
+		sigaction(SIGALRM, &old->alrm, NULL);
+	}
+	if (r->cfg.cpu_budget > 0) {
+		run_itimer(ITIMER_PROF, 0);
+		sigaction(SIGPROF, &old->prof, NULL);
+	}
 	run_timer_kick = NULL;
+}
+
+void run_budget_start(struct run *r)
+{
+	if (r->cfg.cpu_budget > 0 && run_itimer(ITIMER_PROF, r->cfg.cpu_budget) < 0)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot arm the CPU budget: %s", strerror(errno));
 }
 
 /* ---- exits ------------------------------------------------------------------------------- */
@@ -291,7 +322,11 @@ static void run_failed(struct run *r, int err)
 {
 	if (err == EINTR || err == EAGAIN) {
 		r->vm->run->immediate_exit = 0;
-		if (run_timer_fired)
+		if (run_timer_fired == SIGPROF)
+			run_stopf(r, RUN_STOP_TIMEOUT,
+				  "CPU budget of %g ms exhausted at RIP 0x%llx",
+				  r->cfg.cpu_budget * 1e3, (unsigned long long)run_rip(r));
+		else if (run_timer_fired)
 			run_stopf(r, RUN_STOP_TIMEOUT, "timeout after %gs at RIP 0x%llx",
 				  r->cfg.timeout, (unsigned long long)run_rip(r));
 		return;
@@ -327,12 +362,17 @@ static void run_once(struct run *r)
 		return;
 	}
 	r->last_exit = kr->exit_reason;
+	if (r->vm->has_sync_regs) { /* KVM put the registers in kvm_run on the way out */
+		r->regs = kr->s.regs.regs;
+		r->regs_valid = true;
+	}
 	r->exits[kr->exit_reason < RUN_EXIT_SLOTS ? kr->exit_reason : RUN_EXIT_SLOTS - 1]++;
 	r->nexits++;
 	if (r->cfg.trace)
 		run_trace_exit(r);
-	/* The budget counts every exit, so a guest spinning on exits cannot outlive it. */
-	if (r->cfg.max_exits && r->nexits > r->cfg.max_exits) {
+	/* The budget counts every exit of the guest, so a guest spinning on exits cannot outlive
+	 * it; not the debug exits the VMM asked for (fault injection's breakpoints and steps). */
+	if (r->cfg.max_exits && run_guest_exits(r) > r->cfg.max_exits) {
 		run_stopf(r, RUN_STOP_LIMIT,
 			  "exit budget exhausted: %llu VM exits (--max-exits) at RIP 0x%llx",
 			  (unsigned long long)r->cfg.max_exits, (unsigned long long)run_rip(r));
@@ -344,28 +384,31 @@ static void run_once(struct run *r)
 	run_handle_exit(r);
 }
 
-static uint64_t run_now_ns(void)
+/* Nanoseconds on clock id (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID). */
+static uint64_t run_clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 enum run_stop run_guest(struct run *r)
 {
-	struct sigaction old;
-	uint64_t start;
+	struct run_timer_saved old;
+	uint64_t start, cpu;
 
 	if (run_timer_arm(r, &old) < 0) {
 		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot arm the --timeout timer: %s",
 			  strerror(errno));
 		return r->stop;
 	}
-	start = run_now_ns();
+	start = run_clock_ns(CLOCK_MONOTONIC);
+	cpu = run_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	while (r->stop == RUN_STOP_NONE)
 		run_once(r);
-	r->wall_ns = run_now_ns() - start;
+	r->wall_ns = run_clock_ns(CLOCK_MONOTONIC) - start;
+	r->cpu_ns = run_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
 	run_timer_disarm(r, &old);
 	return r->stop;
 }

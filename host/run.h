@@ -42,6 +42,8 @@ struct run_config {
 	FILE *log;	/* where the VMM's own lines go */
 	uint64_t console_limit; /* console bytes the guest may write; 0 = no limit */
 	uint64_t max_exits;	/* VM exits the guest may take; 0 = no limit */
+	double cpu_budget;	/* CPU seconds the run may use after run_budget_start (fault
+				 * injection's hang budget); 0 = none */
 };
 
 /* Exit reasons counted one by one; rarer, larger reasons share the last slot. */
@@ -70,8 +72,11 @@ struct run {
 	uint64_t console_bytes;
 	struct fault_list faults;
 	uint64_t wall_ns;      /* from the first KVM_RUN to the stop */
+	uint64_t cpu_ns;       /* CPU time of the thread over the same span */
 	uint64_t recovery_gpa; /* PW_HC_RECOVERY's struct pw_recovery, 0 if none */
 	struct guest_pt gpt;   /* the guest's tables as the VMM walks and grows them */
+	bool vmm_wrote_ram;    /* --faults=vmm wrote guest RAM: the heap's tables or the recovery
+				* record (a snapshot reset must restore them: KVM does not log it) */
 	const char *walk_what; /* the address the crash report walks: "CR2", "GPA", "RIP" */
 	uint64_t walk_addr;
 
@@ -98,6 +103,10 @@ void run_init(struct run *r, struct vm *vm, const struct guest_mem *mem,
 /* Run the guest until it stops; returns r->stop (never RUN_STOP_NONE). */
 enum run_stop run_guest(struct run *r);
 
+/* Start the CPU budget (cfg.cpu_budget) now: when the run's thread has used that much more CPU
+ * time, it stops as RUN_STOP_TIMEOUT. Call from the exit hook (between exits). */
+void run_budget_start(struct run *r);
+
 /* Record that the run stops for stop, with a one-line message (no "vmm: ", no newline). */
 __attribute__((format(printf, 3, 4))) void run_stopf(struct run *r, enum run_stop stop,
 						     const char *fmt, ...);
@@ -107,6 +116,10 @@ const struct kvm_regs *run_regs(struct run *r);
 
 /* The vCPU's special registers now, or NULL if KVM_GET_SREGS fails. */
 const struct kvm_sregs *run_sregs(struct run *r);
+
+/* Exits the guest caused: all but KVM_EXIT_DEBUG, which only the VMM's own guest debugging
+ * (single steps, breakpoints) produces. */
+uint64_t run_guest_exits(const struct run *r);
 
 /* RIP now (0 if it cannot be read): for messages. */
 uint64_t run_rip(struct run *r);

@@ -18,29 +18,31 @@ static enum vm_err snap_fail(struct vm_error *e, const char *what)
 	return VM_EIOCTL;
 }
 
-/* Re-register the RAM slot with KVM_MEM_LOG_DIRTY_PAGES: KVM allows changing a slot's flags. */
-static enum vm_err snap_log_dirty(struct vm *vm, const struct guest_mem *mem, struct vm_error *e)
+/* 64-bit words of a bitmap with one bit per page of bytes. */
+static uint64_t snap_words(uint64_t bytes)
 {
-	struct kvm_userspace_memory_region region = {
-	    .slot = VM_SLOT_RAM,
-	    .flags = KVM_MEM_LOG_DIRTY_PAGES,
-	    .guest_phys_addr = 0,
-	    .memory_size = mem->size,
-	    .userspace_addr = (uint64_t)(uintptr_t)mem->host,
-	};
-
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return snap_fail(e, "KVM_SET_USER_MEMORY_REGION (log dirty pages)");
-	return VM_OK;
+	return (bytes / SNAP_PAGE + 63) / 64;
 }
 
-/* Fetch (and so clear) the dirty bitmap. */
+/* Fetch (and so clear) the dirty log of every writable slot into s->restore. */
 static enum vm_err snap_dirty_log(struct snapshot *s, struct vm *vm, struct vm_error *e)
 {
-	struct kvm_dirty_log log = {.slot = VM_SLOT_RAM, .dirty_bitmap = s->bitmap};
+	for (unsigned i = 0; i < s->nslots; i++) {
+		const struct vm_slot *sl = &s->slots[i];
+		struct kvm_dirty_log log = {.slot = sl->slot, .dirty_bitmap = s->slot_log[i]};
+		uint64_t first = sl->gpa / SNAP_PAGE;
 
-	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
-		return snap_fail(e, "KVM_GET_DIRTY_LOG");
+		if (sl->readonly)
+			continue;
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+			return snap_fail(e, "KVM_GET_DIRTY_LOG");
+		for (uint64_t w = 0; w < snap_words(sl->size); w++)
+			for (uint64_t bits = s->slot_log[i][w]; bits; bits &= bits - 1) {
+				uint64_t page = first + w * 64 + (uint64_t)__builtin_ctzll(bits);
+
+				s->restore[page / 64] |= 1ull << (page % 64);
+			}
+	}
 	return VM_OK;
 }
 
@@ -51,41 +53,50 @@ static enum vm_err snap_vcpu(struct vm *vm, unsigned long req, void *arg, const 
 }
 
 enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
-			  struct vm_error *e)
+			  bool protect_pt, struct vm_error *e)
 {
-	uint64_t pages = mem->size / SNAP_PAGE;
 	enum vm_err err;
 
 	memset(s, 0, sizeof(*s));
 	s->size = mem->size;
+	s->nslots = vm_ram_slots(mem, protect_pt, s->slots);
 	s->ram = malloc(mem->size);
-	s->bitmap = calloc((pages + 63) / 64, sizeof(uint64_t));
-	if (!s->ram || !s->bitmap) {
+	s->restore = calloc(snap_words(mem->size), sizeof(uint64_t));
+	if (!s->ram || !s->restore) {
 		errno = ENOMEM;
 		return snap_fail(e, "copy of guest RAM");
 	}
-	if ((err = snap_log_dirty(vm, mem, e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_REGS, &s->regs, "KVM_GET_REGS", e)) ||
+	for (unsigned i = 0; i < s->nslots; i++) {
+		s->slot_log[i] = calloc(snap_words(s->slots[i].size), sizeof(uint64_t));
+		if (!s->slot_log[i]) {
+			errno = ENOMEM;
+			return snap_fail(e, "dirty log");
+		}
+	}
+	if ((err = snap_vcpu(vm, KVM_GET_REGS, &s->regs, "KVM_GET_REGS", e)) ||
 	    (err = snap_vcpu(vm, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS", e)) ||
 	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", e)))
 		return err;
 	memcpy(s->ram, mem->host, mem->size);
-	return snap_dirty_log(s, vm, e);
+	/* What the boot wrote is in the copy: start the log afresh. */
+	err = snap_dirty_log(s, vm, e);
+	memset(s->restore, 0, snap_words(mem->size) * sizeof(uint64_t));
+	return err;
 }
 
-void snapshot_note_host_write(struct snapshot *s, uint64_t gpa)
+void snapshot_note_host_write(struct snapshot *s, uint64_t gpa, uint64_t len)
 {
-	if (s->nhost_dirty < SNAPSHOT_HOST_DIRTY_MAX)
-		s->host_dirty[s->nhost_dirty++] = gpa & ~(SNAP_PAGE - 1);
-	else
-		s->host_overflow = true;
+	if (!len || gpa >= s->size)
+		return;
+	if (len > s->size - gpa)
+		len = s->size - gpa;
+	for (uint64_t p = gpa / SNAP_PAGE; p <= (gpa + len - 1) / SNAP_PAGE; p++)
+		s->restore[p / 64] |= 1ull << (p % 64);
 }
 
-/* Copy page gpa back from the snapshot; true if it holds page tables (the MMU must reset). */
-static bool snap_copy_page(struct snapshot *s, const struct guest_mem *mem, uint64_t gpa)
+/* True if the page at gpa is in the page-table pool. */
+static bool snap_is_table(uint64_t gpa)
 {
-	memcpy(mem->host + gpa, s->ram + gpa, SNAP_PAGE);
-	s->pages_restored++;
 	return gpa >= PW_PT_POOL_GPA && gpa < PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
 }
 
@@ -104,50 +115,116 @@ static enum vm_err snap_flush_pending(struct vm *vm, unsigned last_exit, struct 
 	return VM_OK;
 }
 
-enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
-			     unsigned last_exit, struct vm_error *e)
+/* Copy every page marked in s->restore back from the copy and clear the marks; true if one of
+ * them holds page tables (the MMU must then reset). */
+static bool snap_copy_marked(struct snapshot *s, const struct guest_mem *mem)
 {
-	uint64_t words = (s->size / SNAP_PAGE + 63) / 64;
 	bool tables = false;
-	struct kvm_sregs sr;
-	enum vm_err err;
 
 	s->pages_restored = 0;
+	for (uint64_t w = 0; w < snap_words(s->size); w++) {
+		for (uint64_t bits = s->restore[w]; bits; bits &= bits - 1) {
+			uint64_t gpa = (w * 64 + (uint64_t)__builtin_ctzll(bits)) * SNAP_PAGE;
+
+			memcpy(mem->host + gpa, s->ram + gpa, SNAP_PAGE);
+			s->pages_restored++;
+			tables |= snap_is_table(gpa);
+		}
+		s->restore[w] = 0;
+	}
+	return tables;
+}
+
+/* Write d's pages over the snapshot's (a host write: due again at the next reset); true if one
+ * holds page tables. */
+static bool snap_copy_delta(struct snapshot *s, const struct guest_mem *mem,
+			    const struct snapshot_delta *d)
+{
+	bool tables = false;
+
+	for (uint64_t i = 0; i < d->npages; i++) {
+		memcpy(mem->host + d->gpa[i], d->data + i * SNAP_PAGE, SNAP_PAGE);
+		snapshot_note_host_write(s, d->gpa[i], SNAP_PAGE);
+		tables |= snap_is_table(d->gpa[i]);
+	}
+	s->pages_restored += d->npages;
+	return tables;
+}
+
+enum vm_err snapshot_delta_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
+				struct snapshot_delta *d, struct vm_error *e)
+{
+	uint64_t n = 0, i = 0;
+	enum vm_err err;
+
+	memset(d, 0, sizeof(*d));
+	if ((err = snap_dirty_log(s, vm, e)))
+		return err;
+	for (uint64_t w = 0; w < snap_words(s->size); w++)
+		n += (uint64_t)__builtin_popcountll(s->restore[w]);
+	d->gpa = malloc((n ? n : 1) * sizeof(*d->gpa));
+	d->data = malloc((n ? n : 1) * SNAP_PAGE);
+	if (!d->gpa || !d->data) {
+		snapshot_delta_free(d);
+		errno = ENOMEM;
+		return snap_fail(e, "copy of the changed pages");
+	}
+	for (uint64_t w = 0; w < snap_words(s->size); w++)
+		for (uint64_t bits = s->restore[w]; bits; bits &= bits - 1, i++) {
+			d->gpa[i] = (w * 64 + (uint64_t)__builtin_ctzll(bits)) * SNAP_PAGE;
+			memcpy(d->data + i * SNAP_PAGE, mem->host + d->gpa[i], SNAP_PAGE);
+		}
+	d->npages = n;
+	if ((err = snap_vcpu(vm, KVM_GET_REGS, &d->regs, "KVM_GET_REGS", e)) ||
+	    (err = snap_vcpu(vm, KVM_GET_SREGS, &d->sregs, "KVM_GET_SREGS", e)) ||
+	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &d->events, "KVM_GET_VCPU_EVENTS", e)))
+		snapshot_delta_free(d);
+	return err;
+}
+
+void snapshot_delta_free(struct snapshot_delta *d)
+{
+	free(d->gpa);
+	free(d->data);
+	d->gpa = NULL;
+	d->data = NULL;
+	d->npages = 0;
+}
+
+enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
+			     unsigned last_exit, const struct snapshot_delta *d, struct vm_error *e)
+{
+	struct kvm_sregs sr = d ? d->sregs : s->sregs;
+	struct kvm_regs regs = d ? d->regs : s->regs;
+	struct kvm_vcpu_events events = d ? d->events : s->events;
+	bool tables;
+	enum vm_err err;
+
 	if ((err = snap_flush_pending(vm, last_exit, e)) || (err = snap_dirty_log(s, vm, e)))
 		return err;
-	if (s->host_overflow) {
-		memcpy(mem->host, s->ram, s->size);
-		s->pages_restored = s->size / SNAP_PAGE;
-		tables = true;
-	} else {
-		for (uint64_t w = 0; w < words; w++)
-			for (uint64_t bits = s->bitmap[w]; bits; bits &= bits - 1)
-				tables |= snap_copy_page(
-				    s, mem, (w * 64 + (uint64_t)__builtin_ctzll(bits)) * SNAP_PAGE);
-		for (unsigned i = 0; i < s->nhost_dirty; i++)
-			tables |= snap_copy_page(s, mem, s->host_dirty[i]);
-	}
-	s->nhost_dirty = 0;
-	s->host_overflow = false;
+	tables = snap_copy_marked(s, mem);
+	if (d)
+		tables |= snap_copy_delta(s, mem, d);
 	/* KVM_SET_SREGS resets the MMU only when CR3/CR0/CR4/EFER change, and this host's shadow
 	 * MMU does not see host writes to the tables: after restoring a table page, load a CR3
 	 * with PWT toggled first so the real one is a change. */
 	if (tables) {
-		sr = s->sregs;
 		sr.cr3 ^= 1ull << 3;
 		if ((err = snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e)))
 			return err;
+		sr.cr3 ^= 1ull << 3;
 	}
-	if ((err = snap_vcpu(vm, KVM_SET_SREGS, &s->sregs, "KVM_SET_SREGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_SET_REGS, &s->regs, "KVM_SET_REGS", e)))
+	if ((err = snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e)) ||
+	    (err = snap_vcpu(vm, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)))
 		return err;
-	return snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &s->events, "KVM_SET_VCPU_EVENTS", e);
+	return snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e);
 }
 
 void snapshot_free(struct snapshot *s)
 {
 	free(s->ram);
-	free(s->bitmap);
-	s->ram = NULL;
-	s->bitmap = NULL;
+	free(s->restore);
+	for (unsigned i = 0; i < s->nslots; i++)
+		free(s->slot_log[i]);
+	memset(s, 0, sizeof(*s));
 }

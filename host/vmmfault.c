@@ -71,6 +71,7 @@ static bool vmmfault_recover(struct run *r, const struct trapstub_frame *tf,
 
 	if (!rec || !rec->armed)
 		return false;
+	r->vmm_wrote_ram = true;
 	rec->vector = f->vector;
 	rec->error_code = f->error_code;
 	rec->cr2 = f->gva;
@@ -114,6 +115,8 @@ static enum hc_result vmmfault_heap(struct run *r, const struct trapstub_frame *
 				    struct fault_record *f, uint64_t cr3)
 {
 	enum pt_err err = guest_pt_map_heap(&r->gpt, cr3, f->gva);
+
+	r->vmm_wrote_ram = true; /* even a failed map may have added a table */
 
 	if (err != PT_OK) {
 		f->kind = PW_FAULT_UNMAPPED;

@@ -1,8 +1,14 @@
 /* SPEC parsing (pure: a table of good and bad strings with the exact refusal) and single
- * experiments with ./vmm --inject on the workload guest, each classified. */
+ * experiments with ./vmm --inject, each classified: on the workload guest, and on
+ * inject_target, whose labelled instructions make every model and trigger's effect exact. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "elf_symbol.h"
 #include "inject.h"
 #include "run_helper.h"
 #include "status.h"
@@ -147,5 +153,292 @@ Test(inject_run, bad_spec_is_a_usage_error)
 
 	cr_expect_eq(r.status, PW_STATUS_USAGE);
 	cr_expect(strstr(r.err, "vmm: --inject: reg: want reg:NAME:bit=N") != NULL, "%s", r.err);
+	proc_result_free(&r);
+}
+
+/* --max-exits holds in the experiment: the guest's fault report is its third exit. */
+Test(inject_run, max_exits_stops_the_experiment)
+{
+	struct proc_result r;
+
+	require_kvm();
+	r = vmm_run("--max-exits", "2", "--inject", "exc:14:cr2=0x10521b@checkpoint=1",
+		    guest("workload.elf"), NULL);
+	cr_expect_eq(r.status, PW_STATUS_LIMIT, "stderr: %s", r.err);
+	cr_expect(json_has(r.out, "stop", "\"limit\""), "%s", r.out);
+	cr_expect(json_has(r.out, "outcome", "\"hang\""), "%s", r.out);
+	cr_expect(json_has(r.out, "exits", "3"), "%s", r.out);
+	proc_result_free(&r);
+}
+
+/* ... and in the golden run, which then cannot serve as the reference. */
+Test(inject_run, golden_run_over_max_exits_is_refused)
+{
+	struct proc_result r;
+
+	require_kvm();
+	r = vmm_run("--max-exits", "1", "--inject", "reg:r15:bit=3@checkpoint=1",
+		    guest("workload.elf"), NULL);
+	cr_expect_eq(r.status, PW_STATUS_LIMIT, "stderr: %s", r.err);
+	cr_expect(
+	    strstr(r.err, "vmm: --inject: golden run stopped (limit): exit budget exhausted") !=
+		NULL,
+	    "%s", r.err);
+	cr_expect_str_eq(r.out, "");
+	proc_result_free(&r);
+}
+
+/* ---- every model and trigger, aimed at inject_target's labels ---------------------------- */
+
+/* Address of inject_target's label. */
+static uint64_t target(const char *label)
+{
+	return elf_symbol(guest("inject_target.elf"), label);
+}
+
+/* ./vmm --inject SPEC inject_target.elf, SPEC from fmt; the caller frees. */
+__attribute__((format(printf, 1, 2))) static struct proc_result inject_target(const char *fmt, ...)
+{
+	char spec[INJECT_SPEC_MAX];
+	va_list ap;
+
+	require_kvm();
+	va_start(ap, fmt);
+	vsnprintf(spec, sizeof(spec), fmt, ap);
+	va_end(ap);
+	return vmm_run("--inject", spec, guest("inject_target.elf"), NULL);
+}
+
+/* The number (decimal or a "0x..." string) of "key" in the JSON line. */
+static uint64_t jnum(const char *json, const char *key)
+{
+	const char *v = json_value(json, key);
+
+	cr_assert_not_null(v, "no \"%s\" in %s", key, json);
+	return strtoull(*v == '"' ? v + 1 : v, NULL, 0);
+}
+
+/* The "fault" object of the line, which must be there (not null). */
+static const char *jfault(const char *json)
+{
+	const char *f = json_value(json, "fault");
+
+	cr_assert(f && *f == '{', "no fault object in %s", json);
+	return f;
+}
+
+Test(inject_exc, page_fault_reaches_the_guest_with_its_cr2_and_error_code)
+{
+	uint64_t at = target("it_add2");
+	struct proc_result r =
+	    inject_target("exc:14:err=0x3:cr2=0x123456789000@rip=0x%" PRIx64, at);
+	const char *f = jfault(r.out);
+
+	cr_expect_eq(r.status, PW_STATUS_CRASH, "stderr: %s", r.err);
+	cr_expect(json_has(r.out, "outcome", "\"detected\""), "%s", r.out);
+	cr_expect(json_has(r.out, "stop", "\"fault\""), "%s", r.out);
+	cr_expect_eq(jnum(f, "vector"), 14, "%s", r.out);
+	cr_expect_eq(jnum(f, "gva"), 0x123456789000ull, "%s", r.out);
+	cr_expect_eq(jnum(f, "error_code"), 0x3, "%s", r.out);
+	cr_expect_eq(jnum(f, "rip"), at, "%s", r.out);
+	cr_expect(json_has(f, "caught_by", "\"guest-idt\""), "%s", r.out);
+	proc_result_free(&r);
+}
+
+Test(inject_exc, invalid_opcode_has_no_error_code_and_no_cr2)
+{
+	uint64_t at = target("it_shl1");
+	struct proc_result r = inject_target("exc:6@rip=0x%" PRIx64, at);
+	const char *f = jfault(r.out);
+
+	cr_expect(json_has(r.out, "outcome", "\"detected\""), "%s", r.out);
+	cr_expect_eq(jnum(f, "vector"), 6, "%s", r.out);
+	cr_expect_eq(jnum(f, "error_code"), 0, "%s", r.out);
+	cr_expect_eq(jnum(f, "gva"), 0, "%s", r.out);
+	cr_expect_eq(jnum(f, "rip"), at, "%s", r.out);
+	cr_expect(strstr(r.out, "#UD (vector 6)") != NULL, "%s", r.out);
+	proc_result_free(&r);
+}
+
+Test(inject_exc, general_protection_carries_its_error_code)
+{
+	uint64_t at = target("it_add3");
+	struct proc_result r = inject_target("exc:13:err=0x18@rip=0x%" PRIx64, at);
+	const char *f = jfault(r.out);
+
+	cr_expect(json_has(r.out, "outcome", "\"detected\""), "%s", r.out);
+	cr_expect_eq(jnum(f, "vector"), 13, "%s", r.out);
+	cr_expect_eq(jnum(f, "error_code"), 0x18, "%s", r.out);
+	cr_expect_eq(jnum(f, "rip"), at, "%s", r.out);
+	proc_result_free(&r);
+}
+
+/* Skipping one instruction at a breakpoint: the sum misses exactly that step. */
+Test(inject_skip, skipped_instruction_changes_the_result_exactly)
+{
+	static const struct {
+		const char *label;
+		int exit_code;
+	} cases[] = {{"it_add2", 5}, {"it_shl2", 4}, {"it_add3", 6}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t at = target(cases[i].label);
+		struct proc_result r = inject_target("skip@rip=0x%" PRIx64, at);
+
+		cr_expect_eq(r.status, cases[i].exit_code, "%s: %s %s", cases[i].label, r.out,
+			     r.err);
+		cr_expect(json_has(r.out, "outcome", "\"sdc\""), "%s", r.out);
+		cr_expect(json_has(r.out, "applied", "true"), "%s", r.out);
+		cr_expect_eq(jnum(r.out, "rip"), at, "%s", r.out);
+		proc_result_free(&r);
+	}
+}
+
+/* @insn=N fires after exactly N instructions from the snapshot point, which inject_target puts
+ * right before its labelled block; @rip at the same label must give the same result. */
+Test(inject_insn, fires_at_exactly_instruction_n)
+{
+	static const struct {
+		const char *label;
+		int exit_code;
+	} steps[] = {{"it_snap", 7}, {"it_add1", 11}, {"it_shl1", 3},
+		     {"it_add2", 9}, {"it_shl2", 5},  {"it_add3", 8}};
+
+	for (int n = 0; n < (int)(sizeof(steps) / sizeof(steps[0])); n++) {
+		struct proc_result i = inject_target("reg:rax:bit=0@insn=%d", n);
+		struct proc_result b =
+		    inject_target("reg:rax:bit=0@rip=0x%" PRIx64, target(steps[n].label));
+
+		cr_expect_eq(jnum(i.out, "rip"), target(steps[n].label), "@insn=%d: %s", n, i.out);
+		cr_expect_eq(i.status, steps[n].exit_code, "@insn=%d: %s", n, i.out);
+		cr_expect(json_has(i.out, "deterministic", "true"), "%s", i.out);
+		cr_expect(json_has(i.out, "applied", "true"), "%s", i.out);
+		cr_expect_str_eq(strstr(i.out, "\"image\""), strstr(b.out, "\"image\""),
+				 "@insn=%d and @rip=%s differ", n, steps[n].label);
+		proc_result_free(&i);
+		proc_result_free(&b);
+	}
+}
+
+/* @rip=ADDR#K fires at the K-th arrival, not an earlier one: it_loop goes round 5 times, and
+ * flipping bit 0 of RCX there gives each K its own exit code; a 6th arrival never comes. */
+Test(inject_rip, fires_at_exactly_the_kth_arrival)
+{
+	static const int exit_code[] = {0, 2, 12, 4, 10};
+	uint64_t at = target("it_loop");
+
+	for (int k = 1; k <= 4; k++) {
+		struct proc_result r = inject_target("reg:rcx:bit=0@rip=0x%" PRIx64 "#%d", at, k);
+
+		cr_expect_eq(r.status, exit_code[k], "#%d: %s", k, r.out);
+		cr_expect(json_has(r.out, "applied", "true"), "#%d: %s", k, r.out);
+		cr_expect_eq(jnum(r.out, "rip"), at, "#%d: %s", k, r.out);
+		proc_result_free(&r);
+	}
+	struct proc_result never = inject_target("reg:rcx:bit=0@rip=0x%" PRIx64 "#6", at);
+
+	cr_expect_eq(never.status, 7, "%s", never.out);
+	cr_expect(json_has(never.out, "applied", "false"), "%s", never.out);
+	proc_result_free(&never);
+}
+
+/* Single-step exits are the VMM's: an @insn trigger past the exit budget still fires. */
+Test(inject_insn, steps_do_not_count_as_guest_exits)
+{
+	struct proc_result r = inject("reg:r15:bit=0@insn=300"); /* 327 in the golden run */
+
+	cr_expect(json_has(r.out, "outcome", "\"benign\""), "%s", r.out);
+	cr_expect(json_has(r.out, "applied", "true"), "%s", r.out);
+	cr_expect(json_has(r.out, "exits", "2"), "%s", r.out);
+	proc_result_free(&r);
+}
+
+Test(inject_time, is_marked_not_deterministic)
+{
+	struct proc_result now = inject_target("reg:r15:bit=0@time=0");
+	struct proc_result never = inject_target("reg:r15:bit=0@time=3600000");
+
+	cr_expect(json_has(now.out, "deterministic", "false"), "%s", now.out);
+	cr_expect(json_has(now.out, "applied", "true"), "%s", now.out);
+	cr_expect(json_has(now.out, "outcome", "\"benign\""), "%s", now.out);
+	cr_expect(json_has(never.out, "deterministic", "false"), "%s", never.out);
+	cr_expect(json_has(never.out, "applied", "false"), "%s", never.out);
+	cr_expect(json_has(never.out, "detail", "\"trigger never reached\""), "%s", never.out);
+	proc_result_free(&now);
+	proc_result_free(&never);
+}
+
+/* A bad SPEC for these models and triggers: status 64 and one line naming the bad part. */
+Test(inject_run, bad_exc_skip_time_insn_specs_are_usage_errors)
+{
+	static const struct {
+		const char *spec, *line;
+	} bad[] = {
+	    {"exc:32@hc=1", "exc: vector 32 is not an exception (0..21, 29, 30; not 2, 15)"},
+	    {"exc:14:err=0x100000000@hc=1", "exc: 'err=0x100000000': 32-bit error code"},
+	    {"exc:14:cr2=zz@hc=1", "exc: 'cr2=zz': bad address"},
+	    {"exc:14:tag=1@hc=1", "exc: 'tag=1': unknown (err=E, cr2=A)"},
+	    {"exc@hc=1", "exc: want exc:VECTOR[:err=E][:cr2=A]"},
+	    {"skip:rax@rip=0x100000", "skip: takes no arguments"},
+	    {"skip@insn=", "trigger insn: '' is not a number"},
+	    {"skip@insn=-1", "trigger insn: '-1' is not a number"},
+	    {"skip@insn=5#2", "trigger insn: '#K' only goes with rip="},
+	    {"reg:rax:bit=1@time=soon", "trigger time: 'soon' is not a number"},
+	    {"reg:rax:bit=1@time", "trigger 'time': want insn=N, rip=ADDR[#K], hc=K, checkpoint=K "
+				   "or time=MS"},
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char want[256];
+		struct proc_result r =
+		    vmm_run("--inject", bad[i].spec, guest("inject_target.elf"), NULL);
+
+		snprintf(want, sizeof(want), "vmm: --inject: %s\n", bad[i].line);
+		cr_expect_eq(r.status, PW_STATUS_USAGE, "'%s': status %d", bad[i].spec, r.status);
+		cr_expect_str_eq(r.err, want, "'%s'", bad[i].spec);
+		cr_expect_str_eq(r.out, "", "'%s'", bad[i].spec);
+		proc_result_free(&r);
+	}
+}
+
+/* --protect-pt holds in the experiment: RSP bent into the pool makes it_push write the
+ * read-only slot, an MMIO exit the VMM names; without it the store lands in the pool. */
+Test(inject_run, protect_pt_holds_in_the_experiment)
+{
+	uint64_t at = target("it_push");
+	char spec[INJECT_SPEC_MAX];
+	struct proc_result pt, plain;
+
+	require_kvm();
+	snprintf(spec, sizeof(spec), "reg:rsp:bit=16@rip=0x%" PRIx64, at);
+	pt = vmm_run("--protect-pt", "--inject", spec, guest("inject_target.elf"), NULL);
+	plain = vmm_run("--inject", spec, guest("inject_target.elf"), NULL);
+	cr_expect(json_has(pt.out, "protect_pt", "true"), "%s", pt.out);
+	cr_expect(json_has(pt.out, "stop", "\"mmio\""), "%s", pt.out);
+	cr_expect(json_has(jfault(pt.out), "kind", "\"ept-readonly\""), "%s", pt.out);
+	cr_expect(strstr(pt.out, "region page-tables") != NULL, "%s", pt.out);
+	cr_expect(json_has(plain.out, "protect_pt", "false"), "%s", plain.out);
+	cr_expect(!json_has(plain.out, "stop", "\"mmio\""), "%s", plain.out);
+	proc_result_free(&pt);
+	proc_result_free(&plain);
+}
+
+/* --faults=vmm holds in the experiment: an injected #GP reaches the VMM's stub. */
+Test(inject_run, faults_vmm_holds_in_the_experiment)
+{
+	struct proc_result r = inject_target("reg:r15:bit=0@insn=0"); /* just to resolve paths */
+	char spec[INJECT_SPEC_MAX];
+	const char *f;
+
+	proc_result_free(&r);
+	snprintf(spec, sizeof(spec), "exc:13:err=0x18@rip=0x%" PRIx64, target("it_add2"));
+	r = vmm_run("--faults=vmm", "--inject", spec, guest("inject_target.elf"), NULL);
+	f = jfault(r.out);
+	cr_expect(json_has(r.out, "faults", "\"vmm\""), "%s", r.out);
+	cr_expect(json_has(r.out, "stop", "\"trap\""), "%s", r.out);
+	cr_expect(json_has(f, "caught_by", "\"vmm\""), "%s", r.out);
+	cr_expect_eq(jnum(f, "vector"), 13, "%s", r.out);
+	cr_expect_eq(jnum(f, "error_code"), 0x18, "%s", r.out);
+	cr_expect_eq(jnum(f, "rip"), target("it_add2"), "%s", r.out);
 	proc_result_free(&r);
 }

@@ -145,7 +145,7 @@ static void tvm_open(const struct vm_case *c)
 	le = layout_build(&t.mem, &t.img, &lo, &t.lay);
 	cr_assert_eq(le, LAYOUT_OK, "layout_build: %s", layout_strerror(le));
 	cr_assert_eq(image_load(&t.img, &t.mem, &ie), IMAGE_OK, "%s", ie.detail);
-	cr_assert_eq(vm_map_ram(&t.vm, &t.mem, c->protect_pt, &ve), VM_OK, "%s", ve.detail);
+	cr_assert_eq(vm_map_ram(&t.vm, &t.mem, c->protect_pt, false, &ve), VM_OK, "%s", ve.detail);
 	cr_assert_eq(cpu_setup(&t.vm, &t.lay, &ve), VM_OK, "%s", ve.detail);
 	calibrate_writeable();
 }

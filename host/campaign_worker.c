@@ -1,0 +1,539 @@
+/* A campaign worker: the exit hook of one run (trigger, injection, output hash, hang budget),
+ * the boot to the snapshot point, the golden run and its trace, each experiment and its
+ * outcome. */
+#include "campaign_worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cpu.h"
+#include "disasm.h"
+#include "hypercall.h"
+#include "sandbox.h"
+#include "status.h"
+#include "trapstubs.h"
+
+#define CAMP_TRACE_MAX 200000 /* golden instructions traced; longer guests get no @rip points */
+#define CAMP_FNV_BASIS 0xcbf29ce484222325ull
+#define CAMP_FNV_PRIME 0x100000001b3ull
+/* Wall-clock limit of any run (golden, trace, an experiment whose budget never ran out). */
+#define CAMP_SANITY_S	 10.0
+#define CAMP_GOLDEN_RUNS 3 /* golden runs timed; the fastest sets the budget */
+
+/* The state of one run the exit hook works on. */
+struct exp {
+	struct worker *w;
+	const struct inject_spec *spec; /* NULL: golden run */
+	bool boot;			/* stop at the first checkpoint (the snapshot point) */
+	bool tracing;			/* single-step and record RIPs */
+	bool debug_on;
+	bool stepping_past; /* @rip: single-stepping over an earlier arrival */
+	bool applied;
+	uint64_t steps, hits, hc, cp, t0, hash;
+	struct inject_effect eff;
+	enum inject_err err;
+	char why[160];
+};
+
+uint64_t campaign_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t camp_fnv(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * CAMP_FNV_PRIME;
+	return h;
+}
+
+static int camp_set_debug(struct vm *vm, uint32_t control, uint64_t addr)
+{
+	struct kvm_guest_debug dbg = {.control = control};
+
+	if (control & KVM_GUESTDBG_USE_HW_BP) {
+		dbg.arch.debugreg[0] = addr;
+		dbg.arch.debugreg[7] = 1; /* L0, execute, length 1 */
+	}
+	return ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg);
+}
+
+/* Apply the experiment's injection now. */
+static void exp_fire(struct exp *x, struct run *r)
+{
+	x->applied = true;
+	run_budget_start(r); /* the hang budget counts from here: the prefix is the golden run's */
+	x->err = inject_apply(r, x->spec, &x->eff, x->why, sizeof(x->why));
+	if (x->eff.host_wrote)
+		snapshot_note_host_write(&x->w->snap, x->eff.gpa, x->eff.len);
+	if (x->err)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "injection failed: %s", x->why);
+}
+
+static void exp_debug_off(struct exp *x, struct run *r)
+{
+	if (x->debug_on && camp_set_debug(r->vm, 0, 0) < 0)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+	x->debug_on = false;
+}
+
+static void worker_note_vmm_writes(struct worker *w, const struct run *r);
+
+/* Keep the state after the golden run's first w->ntrace instructions as a waypoint. */
+static void exp_waypoint(struct exp *x, struct run *r)
+{
+	struct worker *w = x->w;
+	struct waypoint wp = {
+	    .insn = w->ntrace,
+	    .hc = x->hc,
+	    .cp = x->cp,
+	    .hash = x->hash,
+	    .recovery_gpa = r->recovery_gpa,
+	    .pool_top = r->gpt.pool_top,
+	};
+	struct vm_error ve;
+
+	memcpy(wp.exits, r->exits, sizeof(wp.exits));
+	wp.exits[KVM_EXIT_DEBUG] = 0; /* the steps are ours, not the guest's */
+	worker_note_vmm_writes(w, r); /* so that the delta has them */
+	if (snapshot_delta_take(&w->snap, r->vm, r->mem, &wp.delta, &ve) == VM_OK)
+		waypoints_add(&w->wps, &wp);
+	else
+		w->wps.full = true; /* no more; the experiments start earlier, that is all */
+}
+
+/* A KVM_EXIT_DEBUG: a single step (trace, @insn, stepping past a breakpoint) or the
+ * breakpoint (@rip). */
+static void exp_debug(struct exp *x, struct run *r)
+{
+	if (x->tracing) {
+		if (x->w->ntrace < CAMP_TRACE_MAX)
+			x->w->trace[x->w->ntrace++] = r->vm->run->debug.arch.pc;
+		else
+			exp_debug_off(x, r), x->w->ntrace = 0, x->tracing = false;
+		if (x->tracing && x->w->fast_forward && waypoints_due(&x->w->wps, x->w->ntrace))
+			exp_waypoint(x, r);
+		return;
+	}
+	if (!x->spec || x->applied)
+		return exp_debug_off(x, r);
+	if (x->spec->trigger == INJ_AT_INSN) {
+		if (++x->steps >= x->spec->when)
+			exp_debug_off(x, r), exp_fire(x, r);
+		return;
+	}
+	if (x->stepping_past) { /* the instruction at the breakpoint ran: arm it again */
+		x->stepping_past = false;
+		if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+				   x->spec->when) < 0)
+			run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s",
+				  strerror(errno));
+		return;
+	}
+	if (++x->hits >= x->spec->hit) {
+		exp_debug_off(x, r);
+		exp_fire(x, r);
+		return;
+	}
+	/* Not yet the K-th arrival: run this one instruction as a single step with the breakpoint
+	 * off, then arm it again. RFLAGS.RF would do it in one exit, but this host's KVM
+	 * (kvm_pvm) ignores it: the breakpoint fires again at once, at the same arrival. */
+	x->stepping_past = true;
+	if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0) < 0)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+}
+
+/* A hypercall exit: hash its output, count it, maybe trigger. */
+static void exp_hypercall(struct exp *x, struct run *r)
+{
+	const struct kvm_run *kr = r->vm->run;
+	unsigned nr = kr->io.port - PW_PORT_BASE;
+	uint32_t arg;
+
+	memcpy(&arg, (const uint8_t *)kr + kr->io.data_offset, sizeof(arg));
+	x->hc++;
+	if (nr == PW_HC_CONSOLE) {
+		const struct pw_hc_console *c = gpa_to_host(r->mem, arg, sizeof(*c));
+		const void *buf = c ? gpa_to_host(r->mem, c->buf, c->len) : NULL;
+
+		if (buf)
+			x->hash = camp_fnv(x->hash, buf, c->len);
+	} else if (nr == PW_HC_CHECKPOINT) {
+		const struct pw_hc_checkpoint *c = gpa_to_host(r->mem, arg, sizeof(*c));
+
+		x->cp++;
+		if (c)
+			x->hash = camp_fnv(x->hash, c, sizeof(*c));
+	}
+	if (!x->spec || x->applied)
+		return;
+	if ((x->spec->trigger == INJ_AT_HC && x->hc == x->spec->when) ||
+	    (x->spec->trigger == INJ_AT_CHECKPOINT && nr == PW_HC_CHECKPOINT &&
+	     x->cp == x->spec->when))
+		exp_fire(x, r);
+}
+
+static bool exp_hook(struct run *r, void *arg)
+{
+	struct exp *x = arg;
+	const struct kvm_run *kr = r->vm->run;
+
+	x->w->last_exit = kr->exit_reason;
+	if (kr->exit_reason == KVM_EXIT_DEBUG) {
+		exp_debug(x, r);
+		return true;
+	}
+	if (x->w->budget_exits && run_guest_exits(r) > x->w->budget_exits) {
+		run_stopf(r, RUN_STOP_TIMEOUT, "hang budget: more than %" PRIu64 " exits",
+			  x->w->budget_exits);
+		return true;
+	}
+	if (kr->exit_reason == KVM_EXIT_IO && kr->io.port >= PW_PORT_BASE &&
+	    kr->io.port < PW_PORT(PW_HC_COUNT) && kr->io.direction == KVM_EXIT_IO_OUT &&
+	    kr->io.size == 4) {
+		bool cp = kr->io.port == PW_PORT(PW_HC_CHECKPOINT);
+
+		if (x->boot) {
+			if (cp) {
+				hypercall_handle(r);
+				if (r->stop == RUN_STOP_NONE)
+					run_stopf(r, RUN_STOP_HALT, "snapshot point");
+				return true;
+			}
+			return false;
+		}
+		exp_hypercall(x, r);
+	}
+	if (x->spec && !x->applied && x->spec->trigger == INJ_AT_TIME &&
+	    campaign_now_ns() - x->t0 >= x->spec->when * 1000000ull)
+		exp_fire(x, r);
+	return r->stop != RUN_STOP_NONE;
+}
+
+/* ---- a worker's VM ------------------------------------------------------------------------ */
+
+/* Read the image and build its VM: RAM logging dirty pages from the start (so the snapshot
+ * needs no memslot change later), layout, vCPU. */
+static int worker_build(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+{
+	struct layout_opts lo = {.fault_mode = o->fault_mode, .protect_pt = o->protect_pt};
+	struct image_error ie = {0};
+	struct vm_error ve = {0};
+
+	if (image_read_file(o->image, o->mem, &w->file, &w->file_len, &ie) ||
+	    image_parse(w->file, w->file_len, o->mem, &w->img, &ie)) {
+		snprintf(msg, n, "%s: %s: %s", o->image, image_strerror(ie.err), ie.detail);
+		return PW_STATUS_IMAGE;
+	}
+	if (vm_open(&w->vm, &ve)) {
+		snprintf(msg, n, "%s", ve.detail);
+		return ve.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
+	}
+	lo.has_1g = w->vm.has_1g, lo.maxphyaddr = w->vm.maxphyaddr;
+	if (guest_mem_alloc(&w->mem, o->mem) || layout_build(&w->mem, &w->img, &lo, &w->layout) ||
+	    image_load(&w->img, &w->mem, &ie)) {
+		snprintf(msg, n, "%s: cannot build the guest", o->image);
+		return PW_STATUS_IMAGE;
+	}
+	if (vm_map_ram(&w->vm, &w->mem, o->protect_pt, true, &ve) ||
+	    cpu_setup(&w->vm, &w->layout, &ve)) {
+		snprintf(msg, n, "%s", ve.detail);
+		return ve.err == VM_ENOCAP ? PW_STATUS_KVM : PW_STATUS_INTERNAL;
+	}
+	if (o->fault_mode == PW_FAULTS_VMM && trapstubs_install(&w->vm, &w->mem) < 0) {
+		snprintf(msg, n, "cannot install the VMM's IDT: %s", strerror(errno));
+		return PW_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+/* Confine the worker before any guest code runs: every file, fd and KVM object exists now.
+ * The skip model needs capstone, which only loads before the filter. */
+static int worker_confine(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+{
+	enum sandbox_err se;
+
+	if (o->models & (1u << INJ_SKIP))
+		disasm_preload();
+	if (o->no_sandbox)
+		return 0;
+	se = sandbox_install(&w->vm);
+	if (se) {
+		snprintf(msg, n, "sandbox: %s", sandbox_strerror(se));
+		return PW_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+{
+	struct run_config cfg = {.quiet = true, .log = stderr, .max_exits = o->max_exits};
+	struct exp x = {.w = w, .boot = true};
+	struct vm_error ve = {0};
+	struct run r;
+	int status;
+
+	memset(w, 0, sizeof(*w));
+	w->vm.kvm_fd = w->vm.vm_fd = w->vm.vcpu_fd = -1;
+	w->max_exits = o->max_exits;
+	w->protect_pt = o->protect_pt;
+	w->fast_forward = !o->no_fast_forward;
+	waypoints_init(&w->wps);
+	w->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	cfg.console_fd = w->null_fd;
+	if ((status = worker_build(w, o, msg, n)) || (status = worker_confine(w, o, msg, n)))
+		return status;
+	run_init(&r, &w->vm, &w->mem, &w->layout, &cfg);
+	r.exit_hook = exp_hook, r.exit_hook_arg = &x;
+	run_guest(&r);
+	w->last_exit = r.last_exit;
+	if (r.stop != RUN_STOP_HALT || strcmp(r.msg, "snapshot point") != 0) {
+		snprintf(msg, n,
+			 "%s: the guest stopped (%s) before its first checkpoint: a campaign needs "
+			 "pw_checkpoint() as its start point",
+			 o->image, run_stop_name(r.stop));
+		run_free(&r);
+		return PW_STATUS_USAGE;
+	}
+	w->recovery_gpa = r.recovery_gpa;
+	w->pool_top = r.gpt.pool_top;
+	run_free(&r);
+	if (snapshot_take(&w->snap, &w->vm, &w->mem, w->protect_pt, &ve)) {
+		snprintf(msg, n, "%s", ve.detail);
+		return PW_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
+void worker_free(struct worker *w)
+{
+	waypoints_free(&w->wps);
+	snapshot_free(&w->snap);
+	vm_close(&w->vm);
+	guest_mem_free(&w->mem);
+	free(w->file);
+	free(w->trace);
+	if (w->null_fd >= 0)
+		close(w->null_fd);
+}
+
+/* Outcome of a stopped experiment against the golden run. */
+static enum campaign_outcome camp_classify(const struct worker *w, const struct run *r,
+					   uint64_t hash, enum inject_err err)
+{
+	if (err)
+		return OUT_VMM_ERROR;
+	switch (r->stop) {
+	case RUN_STOP_EXIT:
+	case RUN_STOP_HALT:
+		return r->stop == w->golden.stop && r->exit_code == w->golden.exit_code &&
+			       hash == w->golden.hash
+			   ? OUT_BENIGN
+			   : OUT_SDC;
+	case RUN_STOP_PANIC:
+	case RUN_STOP_FAULT:
+	case RUN_STOP_TRAP:
+	case RUN_STOP_BAD_HYPERCALL:
+	case RUN_STOP_MMIO:
+		return OUT_DETECTED;
+	case RUN_STOP_TIMEOUT:
+	case RUN_STOP_LIMIT:
+		return OUT_HANG;
+	case RUN_STOP_TRIPLE_FAULT:
+	case RUN_STOP_INTERNAL:
+	case RUN_STOP_FAIL_ENTRY:
+	case RUN_STOP_HOST_FAULT:
+		return OUT_CRASH;
+	default:
+		return OUT_VMM_ERROR;
+	}
+}
+
+/* The pages a run's VMM fault handling wrote (the page-table pool, the recovery record) go back
+ * at the next reset with the rest: KVM's dirty log only sees the guest's writes. */
+static void worker_note_vmm_writes(struct worker *w, const struct run *r)
+{
+	if (!r->vmm_wrote_ram)
+		return;
+	snapshot_note_host_write(&w->snap, PW_PT_POOL_GPA, PW_PT_POOL_SIZE);
+	if (r->recovery_gpa) /* registered before the snapshot, or during this run */
+		snapshot_note_host_write(&w->snap, r->recovery_gpa, sizeof(struct pw_recovery));
+}
+
+/* Copy the fault that stopped r, if one did (the last one recorded, not recovered), into res.
+ * Recovered faults before it are left out: a run started at a waypoint has not recorded those
+ * of the golden prefix. */
+static void camp_last_fault(const struct run *r, struct campaign_result *res)
+{
+	const struct fault_record *f = r->faults.n ? &r->faults.v[r->faults.n - 1] : NULL;
+
+	res->has_fault = f && !f->recovered;
+	if (!res->has_fault)
+		return;
+	res->fault = (struct campaign_fault){
+	    .kind = (uint8_t)f->kind,
+	    .vector = (uint8_t)f->vector,
+	    .caught_by = (uint8_t)f->caught_by,
+	    .error_code = f->error_code,
+	    .gva = f->gva,
+	    .rip = f->rip,
+	};
+}
+
+/* Start r where st says: the snapshot, or a waypoint with what had been counted by then. */
+static void worker_start_at(struct worker *w, const struct waypoint_start *st, struct run *r,
+			    struct exp *x)
+{
+	const struct waypoint *wp = st->wp;
+
+	r->recovery_gpa = wp ? wp->recovery_gpa : w->recovery_gpa;
+	r->gpt.pool_top = wp ? wp->pool_top : w->pool_top;
+	x->hits = st->hits;
+	x->steps = st->steps;
+	if (!wp)
+		return;
+	memcpy(r->exits, wp->exits, sizeof(r->exits));
+	for (unsigned i = 0; i < RUN_EXIT_SLOTS; i++)
+		r->nexits += r->exits[i];
+	x->hc = wp->hc;
+	x->cp = wp->cp;
+	x->hash = wp->hash;
+}
+
+/* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
+ * record the RIPs), or from the last waypoint before spec's trigger. Fills res if given. */
+int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
+	       struct campaign_result *res, struct run *r)
+{
+	struct run_config cfg = {.quiet = true,
+				 .log = stderr,
+				 .console_fd = w->null_fd,
+				 .timeout = CAMP_SANITY_S,
+				 .max_exits = w->max_exits,
+				 .cpu_budget = spec ? w->budget_cpu_s : 0};
+	struct exp x = {.w = w, .spec = spec, .tracing = trace, .hash = CAMP_FNV_BASIS};
+	struct waypoint_start st = {0};
+	struct vm_error ve = {0};
+	uint32_t ctl = 0;
+
+	if (spec && w->fast_forward)
+		waypoints_pick(&w->wps, w->trace, w->ntrace, w->snap.regs.rip, spec, &st);
+	if (snapshot_restore(&w->snap, &w->vm, &w->mem, w->last_exit, st.wp ? &st.wp->delta : NULL,
+			     &ve)) {
+		if (res)
+			snprintf(res->detail, sizeof(res->detail), "%.159s", ve.detail);
+		return -1;
+	}
+	run_init(r, &w->vm, &w->mem, &w->layout, &cfg);
+	worker_start_at(w, &st, r, &x);
+	r->exit_hook = exp_hook, r->exit_hook_arg = &x;
+	if (trace || (spec && spec->trigger == INJ_AT_INSN && spec->when > x.steps))
+		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	else if (spec && spec->trigger == INJ_AT_RIP)
+		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+	if (ctl && camp_set_debug(&w->vm, ctl, spec ? spec->when : 0) < 0)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+	x.debug_on = ctl != 0;
+	x.t0 = campaign_now_ns();
+	if (spec && spec->trigger == INJ_AT_INSN && spec->when == x.steps)
+		exp_fire(&x, r);
+	if (r->stop == RUN_STOP_NONE)
+		run_guest(r);
+	w->last_exit = r->last_exit;
+	worker_note_vmm_writes(w, r);
+	if (x.debug_on)
+		camp_set_debug(&w->vm, 0, 0);
+	if (!res) {
+		w->golden.stop = r->stop;
+		w->golden.exit_code = r->exit_code;
+		w->golden.hash = x.hash;
+		w->golden.nexits = r->nexits;
+		w->golden.hypercalls = x.hc;
+		w->golden.checkpoints = x.cp;
+		w->golden.wall_ns = r->wall_ns;
+		w->golden.cpu_ns = r->cpu_ns;
+		return 0;
+	}
+	res->model = (uint8_t)spec->model;
+	res->stop = (uint8_t)r->stop;
+	res->applied = x.applied;
+	res->deterministic = inject_deterministic(spec);
+	res->tlb_flushed = x.eff.tlb_flushed;
+	res->exit_code = r->exit_code;
+	/* the guest's exits: not the breakpoint and single-step exits the trigger costs */
+	res->nexits = r->nexits - r->exits[KVM_EXIT_DEBUG];
+	res->hash = x.hash;
+	res->rip = x.eff.rip;
+	res->pages_restored = w->snap.pages_restored;
+	res->outcome = (uint8_t)camp_classify(w, r, x.hash, x.err);
+	camp_last_fault(r, res);
+	/* Where a hang was when the budget stopped it is not reproducible; --max-exits is. */
+	if (res->outcome == OUT_HANG && r->stop != RUN_STOP_LIMIT)
+		snprintf(res->detail, sizeof(res->detail), "hang budget exhausted");
+	else if (!x.applied && r->stop == w->golden.stop && res->outcome == OUT_BENIGN)
+		snprintf(res->detail, sizeof(res->detail), "trigger never reached");
+	else
+		snprintf(res->detail, sizeof(res->detail), "%.159s", x.err ? x.why : r->msg);
+	return 0;
+}
+
+/* The golden run's CPU time: the fastest of CAMP_GOLDEN_RUNS (a slow one was disturbed). */
+static int worker_time_golden(struct worker *w, char *msg, size_t n)
+{
+	uint64_t best = UINT64_MAX;
+	struct run r;
+
+	for (int i = 0; i < CAMP_GOLDEN_RUNS; i++) {
+		if (worker_run(w, NULL, false, NULL, &r) < 0) {
+			snprintf(msg, n, "golden run: reset failed");
+			return PW_STATUS_INTERNAL;
+		}
+		run_free(&r);
+		/* Outcomes and budgets are measured against it: it must finish by itself. */
+		if (r.stop == RUN_STOP_TIMEOUT || r.stop == RUN_STOP_LIMIT) {
+			snprintf(msg, n,
+				 "golden run stopped (%s): %s; experiments need one that finishes",
+				 run_stop_name(r.stop), r.msg);
+			return run_status(&r);
+		}
+		best = r.cpu_ns < best ? r.cpu_ns : best;
+	}
+	w->golden.cpu_ns = best;
+	return 0;
+}
+
+/* Golden run (timed), then its single-step trace; sets the hang budgets from it. */
+int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
+{
+	struct campaign_golden g;
+	struct run r;
+	int status = worker_time_golden(w, msg, n);
+
+	if (status)
+		return status;
+	w->trace = malloc(CAMP_TRACE_MAX * sizeof(*w->trace));
+	if (!w->trace) {
+		snprintf(msg, n, "out of memory");
+		return PW_STATUS_INTERNAL;
+	}
+	g = w->golden;
+	worker_run(w, NULL, true, NULL, &r);
+	run_free(&r);
+	w->golden = g; /* the traced run's timing is the stepping's, not the guest's */
+	w->golden.insns = w->ntrace;
+	w->budget_exits = campaign_budget_exits(o, &w->golden);
+	w->budget_cpu_s = campaign_budget_ms(o, &w->golden) / 1e3;
+	return 0;
+}

@@ -1,0 +1,66 @@
+/* A campaign worker's VM: built once per worker process, booted to the guest's first checkpoint
+ * (the snapshot point), its golden run and single-step trace recorded, then reset from the
+ * snapshot for every experiment. Internal to host/campaign*.c. */
+#ifndef PW_HOST_CAMPAIGN_WORKER_H
+#define PW_HOST_CAMPAIGN_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "campaign.h"
+#include "kvm.h"
+#include "layout.h"
+#include "loader.h"
+#include "memory.h"
+#include "run.h"
+#include "campaign_waypoint.h"
+#include "snapshot.h"
+
+/* One VM, built once per worker process, reset for every experiment. */
+struct worker {
+	uint8_t *file;
+	size_t file_len;
+	struct image img;
+	struct vm vm;
+	struct guest_mem mem;
+	struct layout layout;
+	struct snapshot snap;
+	unsigned last_exit;
+	int null_fd;
+	struct campaign_golden golden;
+	uint64_t *trace; /* golden RIP per instruction from the snapshot */
+	uint64_t ntrace;
+	uint64_t budget_exits; /* guest exits an experiment may take */
+	double budget_cpu_s;   /* CPU seconds an experiment may take after its injection */
+	uint64_t max_exits; /* --max-exits: the hard limit of every run, 0 = none */
+	bool protect_pt;    /* --protect-pt: the pool is a read-only memslot */
+	/* The VMM's own state at the snapshot, which each run starts from (--faults=vmm): where the
+	 * guest's recovery record is, and the VMM's cursor in the page-table pool. */
+	uint64_t recovery_gpa;
+	uint64_t pool_top;
+	bool fast_forward;    /* experiments may start at a waypoint (not --no-fast-forward) */
+	struct waypoints wps; /* taken while tracing the golden run */
+};
+
+/* Monotonic nanoseconds, for budgets and progress. */
+uint64_t campaign_now_ns(void);
+
+/* Build o's guest in w, install the sandbox (unless o->no_sandbox) and run the guest to its
+ * first checkpoint, where the snapshot is taken. On error msg (n bytes) says why; returns 0 or
+ * ./vmm's exit status. */
+int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size_t n);
+
+/* Golden run, then its single-step trace; sets the hang budget from it. Same contract. */
+int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, size_t n);
+
+/* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
+ * record the RIPs), leaving the stopped run in *r for the caller to free. Fills res if given.
+ * Returns -1 if the reset failed (res->detail says why). */
+int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
+	       struct campaign_result *res, struct run *r);
+
+/* Release the VM and everything w holds. */
+void worker_free(struct worker *w);
+
+#endif
