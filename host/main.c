@@ -11,6 +11,7 @@
 
 #include "campaign.h"
 #include "cpu.h"
+#include "disasm.h"
 #include "json.h"
 #include "kvm.h"
 #include "layout.h"
@@ -111,7 +112,7 @@ static int vmm_build_guest(struct vmm *v)
 	}
 	if (image_load(&v->img, &v->mem, &ie))
 		return vmm_image_error(v, &ie);
-	if (vm_map_ram(&v->vm, &v->mem, v->o.protect_pt, &ve) ||
+	if (vm_map_ram(&v->vm, &v->mem, v->o.protect_pt, false, &ve) ||
 	    cpu_setup(&v->vm, &v->layout, &ve)) {
 		fprintf(stderr, "vmm: %s\n", ve.detail);
 		return ve.err == VM_ENOCAP ? PW_STATUS_KVM : PW_STATUS_INTERNAL;
@@ -159,6 +160,12 @@ static int vmm_run(struct vmm *v)
 		layout_dump_pt(&v->layout, stdout);
 	fflush(stdout); /* the guest's console bypasses stdio */
 	run_init(&v->run, &v->vm, &v->mem, &v->layout, &cfg);
+	/* The crash report disassembles RIP, and the sandbox forbids loading capstone later. That
+	 * costs ~0.5 ms, a third of a boot, so it is paid only when a person reads the report
+	 * (stderr is a terminal); -q prints no report, and without the sandbox capstone loads when
+	 * needed. */
+	if (!v->o.quiet && !v->o.no_sandbox && isatty(STDERR_FILENO))
+		disasm_preload();
 	/* Last thing before the guest runs: every file and KVM object already exists. */
 	se = v->o.no_sandbox ? SANDBOX_OK : sandbox_install(&v->vm);
 	if (se) {
@@ -198,7 +205,15 @@ static int vmm_main(struct vmm *v)
 static int vmm_inject(const struct vmm *v)
 {
 	struct campaign_opts co = {
-	    .image = v->o.image, .mem = v->o.mem, .runs = 1, .jobs = 1, .spec = v->o.inject,
+	    .image = v->o.image,
+	    .mem = v->o.mem,
+	    .runs = 1,
+	    .jobs = 1,
+	    .spec = v->o.inject,
+	    .max_exits = v->o.max_exits,
+	    .no_sandbox = v->o.no_sandbox,
+	    .fault_mode = v->o.fault_mode,
+	    .protect_pt = v->o.protect_pt,
 	};
 
 	return campaign_inject_one(&co);

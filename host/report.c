@@ -5,12 +5,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "disasm.h"
 #include "paging.h"
-
-#ifdef HAVE_CAPSTONE
-#include <capstone/capstone.h>
-#include <dlfcn.h>
-#endif
 
 size_t report_read_guest(struct run *r, uint64_t va, uint8_t *buf, size_t n)
 {
@@ -44,57 +40,6 @@ size_t report_hex(char *buf, size_t n, const uint8_t *bytes, size_t len)
 		o += (size_t)snprintf(buf + o, n - o, i ? " %02x" : "%02x", bytes[i]);
 	return o;
 }
-
-#ifdef HAVE_CAPSTONE
-#define REPORT_STR2(x) #x
-#define REPORT_STR(x)  REPORT_STR2(x)
-
-typedef cs_err (*report_cs_open_fn)(cs_arch, cs_mode, csh *);
-typedef size_t (*report_cs_disasm_fn)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **);
-typedef void (*report_cs_free_fn)(cs_insn *, size_t);
-typedef cs_err (*report_cs_close_fn)(csh *);
-
-/* Disassemble the first instruction of code (len bytes at rip) into out; false if capstone
- * cannot be loaded or does not decode it. Capstone is opened here, not linked in: as a
- * load-time dependency its relocations cost ~0.3 ms at every start, a quarter of a boot. */
-static bool report_disasm(char *out, size_t n, const uint8_t *code, size_t len, uint64_t rip)
-{
-	void *lib = dlopen("libcapstone.so." REPORT_STR(CS_API_MAJOR), RTLD_NOW | RTLD_LOCAL);
-	report_cs_open_fn cs_open_p;
-	report_cs_disasm_fn cs_disasm_p;
-	report_cs_free_fn cs_free_p;
-	report_cs_close_fn cs_close_p;
-	cs_insn *insn;
-	csh h;
-	bool ok = false;
-
-	if (!lib)
-		return false;
-	/* POSIX blesses this cast from dlsym's void * to a function pointer. */
-	*(void **)&cs_open_p = dlsym(lib, "cs_open");
-	*(void **)&cs_disasm_p = dlsym(lib, "cs_disasm");
-	*(void **)&cs_free_p = dlsym(lib, "cs_free");
-	*(void **)&cs_close_p = dlsym(lib, "cs_close");
-	if (cs_open_p && cs_disasm_p && cs_free_p && cs_close_p &&
-	    cs_open_p(CS_ARCH_X86, CS_MODE_64, &h) == CS_ERR_OK) {
-		if (cs_disasm_p(h, code, len, rip, 1, &insn) == 1) {
-			snprintf(out, n, "%s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "",
-				 insn->op_str);
-			cs_free_p(insn, 1);
-			ok = true;
-		}
-		cs_close_p(&h);
-	}
-	dlclose(lib);
-	return ok;
-}
-#else
-static bool report_disasm(char *out, size_t n, const uint8_t *code, size_t len, uint64_t rip)
-{
-	(void)out, (void)n, (void)code, (void)len, (void)rip;
-	return false;
-}
-#endif
 
 /* The walker's view of guest RAM: frames outside RAM read as an empty table, so a corrupt
  * entry ends the walk as "not present" instead of reading host memory. */
@@ -194,8 +139,9 @@ static void report_sregs(FILE *f, const struct kvm_sregs *s)
 static void report_code(FILE *f, struct run *r, uint64_t rip)
 {
 	uint8_t code[REPORT_CODE_BYTES];
-	char hex[3 * REPORT_CODE_BYTES + 1], insn[256];
+	char hex[3 * REPORT_CODE_BYTES + 1];
 	size_t n = report_read_guest(r, rip, code, sizeof(code));
+	struct disasm_insn insn;
 
 	if (n == 0) {
 		fprintf(f, "  code at RIP: unreadable (RIP not mapped to guest RAM)\n");
@@ -203,8 +149,20 @@ static void report_code(FILE *f, struct run *r, uint64_t rip)
 	}
 	report_hex(hex, sizeof(hex), code, n);
 	fprintf(f, "  code at RIP: %s\n", hex);
-	if (report_disasm(insn, sizeof(insn), code, n, rip))
-		fprintf(f, "  instruction: %s\n", insn);
+	switch (disasm_one(code, n, rip, &insn)) {
+	case DISASM_OK:
+		fprintf(f, "  instruction: %s\n", insn.text);
+		break;
+	case DISASM_EUNAVAILABLE:
+		if (disasm_built_in())
+			fprintf(
+			    f,
+			    "  instruction: not disassembled under the sandbox (capstone is loaded "
+			    "up front only when stderr is a terminal; or use --no-sandbox)\n");
+		break;
+	case DISASM_EDECODE:
+		break;
+	}
 }
 
 /* "page walk of CR2 0x...:" and the walk, through the vCPU's current CR3. */
