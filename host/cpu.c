@@ -76,8 +76,8 @@ enum vm_err cpu_setup(struct vm *vm, const struct layout *l, struct vm_error *e)
 
 /* KVM resets the MMU context on KVM_SET_SREGS only when CR3 (or CR0/CR4/EFER) changes, dropping
  * what it built from the old tables; newer kernels also flush the guest's TLB then, which
- * hardware KVM otherwise keeps across exits (docs/layout.md, "TLB and the shadow MMU"). So an unchanged CR3 goes through a
- * copy with PWT toggled first, which makes the real one a change. */
+ * hardware KVM otherwise keeps across exits (docs/layout.md, "TLB and the shadow MMU"). So an
+ * unchanged CR3 goes through a copy with PWT toggled first, which makes the real one a change. */
 enum vm_err cpu_set_sregs_reset_mmu(const struct vm *vm, const struct kvm_sregs *s,
 				    struct vm_error *e)
 {

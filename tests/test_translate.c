@@ -683,8 +683,9 @@ static void rlayout_fresh(struct rlayout *r)
 /* Point the vCPU at r's root and reset KVM's MMU. KVM_TRANSLATE walks the tables in guest memory
  * itself and saw host edits at once here (measured: the test passes without the reset), but
  * translations KVM or the CPU cached from the old tables need not follow host edits
- * (docs/layout.md, "TLB and the shadow MMU"). So after every batch of edits the MMU is reset, as the VMM must do after
- * editing tables behind a vCPU, and the test does not rely on KVM_TRANSLATE never caching. */
+ * (docs/layout.md, "TLB and the shadow MMU"). So after every batch of edits the MMU is reset, as
+ * the VMM must do after editing tables behind a vCPU, and the test does not rely on KVM_TRANSLATE
+ * never caching. */
 static void rlayout_load(const struct rlayout *r)
 {
 	struct kvm_sregs s;
