@@ -9,15 +9,17 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "cpu.h"
 #include "disasm.h"
+#include "paging.h"
 #include "report.h"
 
-#define INJ_PTE_P  (1ull << 0)
-#define INJ_PTE_W  (1ull << 1)
-#define INJ_PTE_U  (1ull << 2)
-#define INJ_PTE_PS (1ull << 7)
-#define INJ_PTE_NX (1ull << 63)
-#define INJ_PTE_ADDR 0x000ffffffffff000ull
+#define INJ_PTE_P     (1ull << 0)
+#define INJ_PTE_W     (1ull << 1)
+#define INJ_PTE_U     (1ull << 2)
+#define INJ_PTE_PS    (1ull << 7)
+#define INJ_PTE_NX    (1ull << 63)
+#define INJ_PTE_ADDR  0x000ffffffffff000ull
 #define INJ_RFLAGS_RF (1ull << 16)
 
 static const char *const inj_errs[INJ_ERR_COUNT] = {
@@ -31,9 +33,9 @@ static const char *const inj_errs[INJ_ERR_COUNT] = {
 
 static const char *const inj_models[INJ_MODEL_COUNT] = {"pte", "mem", "reg", "exc", "skip"};
 static const char *const inj_triggers[INJ_TRIGGER_COUNT] = {"insn", "rip", "hc", "checkpoint",
-							     "time"};
+							    "time"};
 static const char *const inj_regs[INJ_REG_COUNT] = {
-    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8",     "r9",  "r10",
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp",	"rbp", "r8",  "r9",  "r10",
     "r11", "r12", "r13", "r14", "r15", "rip", "rflags", "cr0", "cr3", "cr4",
 };
 static const char *const inj_pte_actions[INJ_PTE_ACTION_COUNT] = {
@@ -67,9 +69,8 @@ bool inject_deterministic(const struct inject_spec *spec)
 
 /* ---- parsing --------------------------------------------------------------------------- */
 
-__attribute__((format(printf, 4, 5))) static enum inject_err inj_fail(enum inject_err err,
-									char *why, size_t n,
-									const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static enum inject_err
+inj_fail(enum inject_err err, char *why, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -112,8 +113,7 @@ static int inj_lookup(const char *const *names, unsigned count, const char *s)
 	return -1;
 }
 
-static enum inject_err inj_parse_trigger(const char *t, struct inject_spec *o, char *why,
-					 size_t n)
+static enum inject_err inj_parse_trigger(const char *t, struct inject_spec *o, char *why, size_t n)
 {
 	char name[16];
 	const char *eq = strchr(t, '=');
@@ -140,12 +140,13 @@ static enum inject_err inj_parse_trigger(const char *t, struct inject_spec *o, c
 	hash = strchr(val, '#');
 	if (hash) {
 		if (o->trigger != INJ_AT_RIP)
-			return inj_fail(INJ_ESYNTAX, why, n, "trigger %s: '#K' only goes with rip=",
-					name);
+			return inj_fail(INJ_ESYNTAX, why, n,
+					"trigger %s: '#K' only goes with rip=", name);
 		*hash = '\0';
 		if (inj_number(hash + 1, &o->hit) || o->hit == 0)
 			return inj_fail(INJ_ESYNTAX, why, n,
-					"trigger rip: hit count '%s' is not a number >= 1", hash + 1);
+					"trigger rip: hit count '%s' is not a number >= 1",
+					hash + 1);
 	}
 	if (inj_number(val, &o->when))
 		return inj_fail(INJ_ESYNTAX, why, n, "trigger %s: '%s' is not a number", name, val);
@@ -171,11 +172,13 @@ static enum inject_err inj_parse_pte(char **f, int nf, struct inject_spec *o, ch
 			o->noflush = true;
 		} else if ((i = inj_keyed(f[k], "level", &v)) != 0) {
 			if (i < 0 || v < 1 || v > 4)
-				return inj_fail(INJ_ERANGE, why, n, "pte: '%s': level is 1..4", f[k]);
+				return inj_fail(INJ_ERANGE, why, n, "pte: '%s': level is 1..4",
+						f[k]);
 			o->level = (unsigned)v;
 		} else if ((i = inj_keyed(f[k], "flip", &v)) != 0) {
 			if (i < 0 || v > 63)
-				return inj_fail(INJ_ERANGE, why, n, "pte: '%s': bit is 0..63", f[k]);
+				return inj_fail(INJ_ERANGE, why, n, "pte: '%s': bit is 0..63",
+						f[k]);
 			o->action = INJ_PTE_FLIP, o->bit = (unsigned)v, have_action = true;
 		} else if ((i = inj_keyed(f[k], "frame", &v)) != 0) {
 			if (i < 0 || v & 0xfff || v & ~INJ_PTE_ADDR)
@@ -208,15 +211,18 @@ static enum inject_err inj_parse_mem(char **f, int nf, struct inject_spec *o, ch
 		if ((i = inj_keyed(f[k], "gpa", &o->addr)) != 0 ||
 		    (i = inj_keyed(f[k], "gva", &o->addr)) != 0) {
 			if (i < 0)
-				return inj_fail(INJ_ESYNTAX, why, n, "mem: '%s': bad address", f[k]);
+				return inj_fail(INJ_ESYNTAX, why, n, "mem: '%s': bad address",
+						f[k]);
 			o->gva = f[k][1] == 'v', have_addr = true;
 		} else if ((i = inj_keyed(f[k], "bit", &v)) != 0) {
 			if (i < 0 || v > 63)
-				return inj_fail(INJ_ERANGE, why, n, "mem: '%s': bit is 0..63", f[k]);
+				return inj_fail(INJ_ERANGE, why, n, "mem: '%s': bit is 0..63",
+						f[k]);
 			o->bit = (unsigned)v, have_bit = true;
 		} else if ((i = inj_keyed(f[k], "burst", &v)) != 0) {
 			if (i < 0 || v < 1 || v > 64)
-				return inj_fail(INJ_ERANGE, why, n, "mem: '%s': burst is 1..64", f[k]);
+				return inj_fail(INJ_ERANGE, why, n, "mem: '%s': burst is 1..64",
+						f[k]);
 			o->burst = (unsigned)v;
 		} else {
 			return inj_fail(INJ_ESYNTAX, why, n,
@@ -237,9 +243,9 @@ static enum inject_err inj_parse_reg(char **f, int nf, struct inject_spec *o, ch
 		return inj_fail(INJ_ESYNTAX, why, n, "reg: want reg:NAME:bit=N");
 	i = inj_lookup(inj_regs, INJ_REG_COUNT, f[1]);
 	if (i < 0)
-		return inj_fail(INJ_ESYNTAX, why, n,
-				"reg: '%s': unknown register (rax..r15, rip, rflags, cr0, cr3, cr4)",
-				f[1]);
+		return inj_fail(
+		    INJ_ESYNTAX, why, n,
+		    "reg: '%s': unknown register (rax..r15, rip, rflags, cr0, cr3, cr4)", f[1]);
 	o->reg = (enum inject_reg)i;
 	i = inj_keyed(f[2], "bit", &v);
 	if (i == 0)
@@ -270,7 +276,8 @@ static enum inject_err inj_parse_exc(char **f, int nf, struct inject_spec *o, ch
 			o->has_err = true;
 		} else if ((i = inj_keyed(f[k], "cr2", &o->cr2)) != 0) {
 			if (i < 0)
-				return inj_fail(INJ_ESYNTAX, why, n, "exc: '%s': bad address", f[k]);
+				return inj_fail(INJ_ESYNTAX, why, n, "exc: '%s': bad address",
+						f[k]);
 			o->has_cr2 = true;
 		} else {
 			return inj_fail(INJ_ESYNTAX, why, n, "exc: '%s': unknown (err=E, cr2=A)",
@@ -301,7 +308,8 @@ enum inject_err inject_parse(const char *s, struct inject_spec *out, char *why, 
 	if (n)
 		why[0] = '\0';
 	if (!s || !*s)
-		return inj_fail(INJ_ESYNTAX, why, n, "empty SPEC (want MODEL:TARGET[:ARGS]@TRIGGER)");
+		return inj_fail(INJ_ESYNTAX, why, n,
+				"empty SPEC (want MODEL:TARGET[:ARGS]@TRIGGER)");
 	if (strlen(s) >= sizeof(buf))
 		return inj_fail(INJ_ESYNTAX, why, n, "SPEC longer than %d characters",
 				INJECT_SPEC_MAX - 1);
@@ -328,8 +336,8 @@ enum inject_err inject_parse(const char *s, struct inject_spec *out, char *why, 
 			return inj_fail(INJ_ESYNTAX, why, n, "'%s': empty field %d", s, k + 1);
 	m = inj_lookup(inj_models, INJ_MODEL_COUNT, f[0]);
 	if (m < 0)
-		return inj_fail(INJ_ESYNTAX, why, n, "model '%s': unknown (pte, mem, reg, exc, skip)",
-				f[0]);
+		return inj_fail(INJ_ESYNTAX, why, n,
+				"model '%s': unknown (pte, mem, reg, exc, skip)", f[0]);
 	out->model = (enum inject_model)m;
 	enum inject_err err = INJ_OK;
 	switch (out->model) {
@@ -388,11 +396,11 @@ int inject_format(const struct inject_spec *s, char *buf, size_t n)
 	case INJ_EXC:
 		snprintf(body, sizeof(body), "exc:%u", s->vector);
 		if (s->has_err)
-			snprintf(body + strlen(body), sizeof(body) - strlen(body), ":err=0x%" PRIx64,
-				 s->err);
+			snprintf(body + strlen(body), sizeof(body) - strlen(body),
+				 ":err=0x%" PRIx64, s->err);
 		if (s->has_cr2)
-			snprintf(body + strlen(body), sizeof(body) - strlen(body), ":cr2=0x%" PRIx64,
-				 s->cr2);
+			snprintf(body + strlen(body), sizeof(body) - strlen(body),
+				 ":cr2=0x%" PRIx64, s->cr2);
 		break;
 	default:
 		snprintf(body, sizeof(body), "skip");
@@ -403,7 +411,8 @@ int inject_format(const struct inject_spec *s, char *buf, size_t n)
 	else if (s->trigger == INJ_AT_RIP)
 		snprintf(trig, sizeof(trig), "rip=0x%" PRIx64, s->when);
 	else
-		snprintf(trig, sizeof(trig), "%s=%" PRIu64, inject_trigger_name(s->trigger), s->when);
+		snprintf(trig, sizeof(trig), "%s=%" PRIu64, inject_trigger_name(s->trigger),
+			 s->when);
 	return snprintf(buf, n, "%s@%s", body, trig);
 }
 
@@ -455,12 +464,15 @@ static enum inject_err inj_reg(struct run *r, const struct inject_spec *s,
 }
 
 /* GPA of guest-virtual va through the vCPU's current tables, or INJ_ENOTHERE. */
-static enum inject_err inj_translate(struct run *r, uint64_t va, uint64_t *gpa, char *why,
-				     size_t n)
+static enum inject_err inj_translate(struct run *r, uint64_t va, uint64_t *gpa, char *why, size_t n)
 {
 	struct kvm_translation t = {.linear_address = va};
-	enum inject_err err = inj_ioctl(r, KVM_TRANSLATE, &t, "KVM_TRANSLATE", why, n);
+	enum inject_err err;
 
+	/* KVM_TRANSLATE ignores bits 63:48: it would act on the page of the low 48 bits. */
+	if (!pt_canonical(va))
+		return inj_fail(INJ_ENOTHERE, why, n, "GVA 0x%" PRIx64 " is not canonical", va);
+	err = inj_ioctl(r, KVM_TRANSLATE, &t, "KVM_TRANSLATE", why, n);
 	if (err)
 		return err;
 	if (!t.valid)
@@ -481,8 +493,8 @@ static enum inject_err inj_mem(struct run *r, const struct inject_spec *s,
 		return err;
 	p = gpa_to_host(r->mem, gpa, last / 8 + 1);
 	if (!p)
-		return inj_fail(INJ_ENOTHERE, why, n, "GPA 0x%" PRIx64 " (+%u bytes) is not RAM", gpa,
-				last / 8 + 1);
+		return inj_fail(INJ_ENOTHERE, why, n, "GPA 0x%" PRIx64 " (+%u bytes) is not RAM",
+				gpa, last / 8 + 1);
 	eff->gpa = gpa;
 	eff->old = p[s->bit / 8];
 	for (unsigned b = s->bit; b <= last; b++)
@@ -505,7 +517,8 @@ static uint64_t *inj_walk(struct run *r, uint64_t cr3, uint64_t va, unsigned lev
 
 		if (!e)
 			return NULL;
-		if (l == level || (level == 0 && (l == 1 || (*e & INJ_PTE_PS) || !(*e & INJ_PTE_P)))) {
+		if (l == level ||
+		    (level == 0 && (l == 1 || (*e & INJ_PTE_PS) || !(*e & INJ_PTE_P)))) {
 			*gpa_out = gpa;
 			return e;
 		}
@@ -516,21 +529,19 @@ static uint64_t *inj_walk(struct run *r, uint64_t cr3, uint64_t va, unsigned lev
 	return NULL;
 }
 
-/* Make KVM drop every translation built from the old tables. KVM_SET_SREGS resets the MMU
- * context only if CR3 (or CR0/CR4/EFER) changes, so CR3 is written twice: with PWT toggled,
- * then back. Hardware KVM also flushes the guest's TLB (VPID) on that reset. */
+/* Make KVM drop every translation built from the old tables (cpu_set_sregs_reset_mmu; hardware
+ * KVM also flushes the guest's TLB, VPID-tagged, on that reset). */
 static enum inject_err inj_flush(struct run *r, char *why, size_t n)
 {
 	struct kvm_sregs sr;
+	struct vm_error ve;
 	enum inject_err err;
 
 	if ((err = inj_ioctl(r, KVM_GET_SREGS, &sr, "KVM_GET_SREGS", why, n)))
 		return err;
-	sr.cr3 ^= 1ull << 3;
-	if ((err = inj_ioctl(r, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", why, n)))
-		return err;
-	sr.cr3 ^= 1ull << 3;
-	return inj_ioctl(r, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", why, n);
+	if (cpu_set_sregs_reset_mmu(r->vm, &sr, &ve) != VM_OK)
+		return inj_fail(INJ_EKVM, why, n, "%s", ve.detail);
+	return INJ_OK;
 }
 
 static enum inject_err inj_pte(struct run *r, const struct inject_spec *s,
@@ -542,6 +553,9 @@ static enum inject_err inj_pte(struct run *r, const struct inject_spec *s,
 
 	if ((err = inj_ioctl(r, KVM_GET_SREGS, &sr, "KVM_GET_SREGS", why, n)))
 		return err;
+	if (!pt_canonical(s->va))
+		return inj_fail(INJ_ENOTHERE, why, n, "pte: VA 0x%" PRIx64 " is not canonical",
+				s->va);
 	e = inj_walk(r, sr.cr3, s->va, s->level, &gpa);
 	if (!e)
 		return inj_fail(INJ_ENOTHERE, why, n,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "cpu.h"
 #include "pagewarden/layout.h"
 
 #define SNAP_PAGE 4096ull
@@ -205,17 +206,11 @@ enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct gue
 	tables = snap_copy_marked(s, mem);
 	if (d)
 		tables |= snap_copy_delta(s, mem, d);
-	/* KVM_SET_SREGS resets the MMU only when CR3/CR0/CR4/EFER change, and this host's shadow
-	 * MMU does not see host writes to the tables: after restoring a table page, load a CR3
-	 * with PWT toggled first so the real one is a change. */
-	if (tables) {
-		sr.cr3 ^= 1ull << 3;
-		if ((err = snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e)))
-			return err;
-		sr.cr3 ^= 1ull << 3;
-	}
-	if ((err = snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)))
+	/* A shadow MMU does not see host writes to the tables: after restoring a table page, the
+	 * sregs go in with an MMU reset (cpu_set_sregs_reset_mmu). */
+	err = tables ? cpu_set_sregs_reset_mmu(vm, &sr, e)
+		     : snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e);
+	if (err || (err = snap_vcpu(vm, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)))
 		return err;
 	return snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e);
 }

@@ -156,6 +156,22 @@ Test(inject_run, bad_spec_is_a_usage_error)
 	proc_result_free(&r);
 }
 
+/* KVM_TRANSLATE and a table walk ignore bits 63:48; a non-canonical target must be refused, not
+ * applied to the page of its low 48 bits (the checksum data here, which would be "detected"). */
+Test(inject_run, non_canonical_targets_are_refused)
+{
+	const char *const specs[] = {"mem:gva=0x8000000000106000:bit=0@checkpoint=1",
+				     "pte:0x8000000000106000:clear-p@checkpoint=1"};
+
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct proc_result r = inject(specs[i]);
+
+		cr_expect(json_has(r.out, "outcome", "\"vmm-error\""), "%s: %s", specs[i], r.out);
+		cr_expect(strstr(r.out, "0x8000000000106000 is not canonical"), "%s", r.out);
+		proc_result_free(&r);
+	}
+}
+
 /* --max-exits holds in the experiment: the guest's fault report is its third exit. */
 Test(inject_run, max_exits_stops_the_experiment)
 {
