@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
+
 #define BENCH_RUNS   60
 #define BENCH_WARMUP 3
 
@@ -63,19 +65,6 @@ static double bench_run(char *const argv[])
 		return -1;
 	}
 	return end - start;
-}
-
-static int bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double bench_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), bench_cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* A one-byte flat image, `hlt`, in a temporary file; path receives its name. */

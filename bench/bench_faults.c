@@ -50,6 +50,8 @@
 #include <unistd.h>
 #include <x86intrin.h>
 
+#include "bench_stats.h"
+
 #define BENCH_RUNS	       21
 #define BENCH_WARMUP	       1
 #define BENCH_CPU_SLACK	       1.15 /* CPU time per iteration / the guest's loop time, at most */
@@ -207,21 +209,6 @@ static bool bench_run(const struct bench *b, enum bench_kind k, unsigned iters, 
 	}
 	r->loop_us = (double)cycles / b->tsc_khz * 1e3;
 	return true;
-}
-
-/* qsort order of doubles. */
-static int bench_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The median of v[0..n); sorts v. */
-static double bench_median(double *v, size_t n)
-{
-	qsort(v, n, sizeof(*v), bench_cmp);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* Set b->iters[k] for about BENCH_LOOP_US of loop: run BENCH_PILOT iterations, then 8 times more

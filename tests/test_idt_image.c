@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "elf_symbol.h"
 #include "pagewarden/layout.h"
 #include "run_helper.h"
 
@@ -44,25 +45,6 @@ static struct elf_image elf_load(const char *path)
 	return e;
 }
 
-/* Value of symbol name (local or global) from .symtab; fails the test if absent. */
-static uint64_t elf_symbol(const struct elf_image *e, const char *name)
-{
-	for (unsigned i = 0; i < e->eh->e_shnum; i++) {
-		const Elf64_Shdr *s = &e->sh[i];
-		const Elf64_Sym *syms = (const Elf64_Sym *)(e->data + s->sh_offset);
-		const char *strtab;
-
-		if (s->sh_type != SHT_SYMTAB)
-			continue;
-		strtab = (const char *)(e->data + e->sh[s->sh_link].sh_offset);
-		for (size_t k = 0; k < s->sh_size / sizeof(Elf64_Sym); k++)
-			if (strcmp(strtab + syms[k].st_name, name) == 0)
-				return syms[k].st_value;
-	}
-	cr_assert_fail("symbol %s not found", name);
-	return 0;
-}
-
 /* Pointer to n bytes at virtual address va in a PROGBITS section of the file. */
 static const uint8_t *elf_at(const struct elf_image *e, uint64_t va, size_t n)
 {
@@ -81,7 +63,7 @@ static const uint8_t *elf_at(const struct elf_image *e, uint64_t va, size_t n)
 static void check_idt_image(const char *path)
 {
 	struct elf_image e = elf_load(path);
-	const uint8_t *idt = elf_at(&e, elf_symbol(&e, "pw_idt_image"), GATES * 16);
+	const uint8_t *idt = elf_at(&e, elf_symbol(path, "pw_idt_image"), GATES * 16);
 
 	for (unsigned v = 0; v < GATES; v++) {
 		char name[32];
@@ -90,7 +72,7 @@ static void check_idt_image(const char *path)
 		unsigned want_ist = v == 14 ? PW_IST_PF : v == 8 ? PW_IST_DF : 0;
 
 		snprintf(name, sizeof(name), "trap_stub_%u", v);
-		stub = elf_symbol(&e, name);
+		stub = elf_symbol(path, name);
 		offset = (uint64_t)(g[0] | g[1] << 8) | (uint64_t)(g[6] | g[7] << 8) << 16 |
 			 (uint64_t)(g[8] | g[9] << 8 | g[10] << 16 | (uint32_t)g[11] << 24) << 32;
 		cr_expect_eq(offset, stub, "%s: gate %u points at 0x%llx, stub at 0x%llx", path, v,
