@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "layout.h"
+#include "pagewarden/classify.h"
 
 #define MiB (1ull << 20)
 #define GiB (1ull << 30)
@@ -669,4 +670,47 @@ Test(layout, strerror_names_every_error)
 	for (int e = LAYOUT_OK; e <= LAYOUT_ECMDLINE; e++)
 		cr_assert_neq(strlen(layout_strerror(e)), 0);
 	cr_assert_str_neq(layout_strerror(LAYOUT_ENOMEM), layout_strerror(LAYOUT_ERANGE));
+}
+
+/* The guest's heap shortcut (pw_pf_is_heap_grow) says heap-grow exactly when the full classifier
+ * does, for every error code and addresses around every region boundary of real layouts. */
+Test(layout, heap_shortcut_agrees_with_the_classifier)
+{
+	const uint64_t rams[] = {4 * MiB, 64 * MiB, 70 * MiB + 0x5000, 1 * GiB};
+	unsigned checked = 0, heap = 0;
+
+	for (size_t k = 0; k < sizeof(rams) / sizeof(rams[0]); k++) {
+		const struct pw_region *hr = NULL;
+
+		build(rams[k], k % 2 == 0, PW_FAULTS_GUEST);
+		for (unsigned i = 0; i < lay.nregions; i++)
+			if (lay.regions[i].kind == PW_REGION_HEAP)
+				hr = &lay.regions[i];
+		cr_assert_not_null(hr, "no heap region at %llu bytes", (unsigned long long)rams[k]);
+		for (unsigned i = 0; i < lay.nregions; i++) {
+			const uint64_t edges[] = {lay.regions[i].start,
+						  lay.regions[i].start + lay.regions[i].size};
+
+			for (unsigned e = 0; e < 2; e++)
+				for (int64_t d = -2; d <= 1; d++)
+					for (uint64_t err = 0; err < 32; err++) {
+						uint64_t cr2 = edges[e] + (uint64_t)(d * 0x800);
+						bool full =
+						    pw_classify_pf(lay.regions, lay.nregions, cr2,
+								   err) == PW_FAULT_HEAP_GROW;
+						bool fast = pw_pf_is_heap_grow(hr->start, hr->size,
+									       cr2, err);
+
+						cr_assert_eq(fast, full,
+							     "cr2 0x%llx err 0x%llx: shortcut %d, "
+							     "classifier %d",
+							     (unsigned long long)cr2,
+							     (unsigned long long)err, fast, full);
+						checked++;
+						heap += full;
+					}
+		}
+		guest_mem_free(&mem);
+	}
+	cr_assert_gt(heap, 100, "too few heap-grow cases (%u of %u)", heap, checked);
 }

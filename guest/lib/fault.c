@@ -34,10 +34,15 @@ void pw_fault_reports(bool on)
 
 void pw_trap_fast_init(void)
 {
-	const struct pw_region *r = pw_region_find(PW_REGION_HEAP);
+	static bool done;
+	const struct pw_region *r;
 
+	if (done)
+		return;
+	r = pw_region_find(PW_REGION_HEAP);
 	pw_heap_start = r ? r->start : 0;
 	pw_heap_size = r ? r->size : 0;
+	done = true;
 }
 
 /* Stop as a crash without the VMM's help (a report that returned, or a fault while reporting):
@@ -59,6 +64,13 @@ __attribute__((noreturn)) static void stop_hard(void)
 static unsigned classify_pf(uint64_t cr2, uint64_t err, bool use_layout)
 {
 	const struct pw_boot_info *bi = use_layout ? pw_boot_info() : NULL;
+
+	if (bi) {
+		/* the common case first: heap growth, without scanning every region */
+		pw_trap_fast_init();
+		if (pw_pf_is_heap_grow(pw_heap_start, pw_heap_size, cr2, err))
+			return PW_FAULT_HEAP_GROW;
+	}
 
 	return bi ? pw_classify_pf(bi->regions, bi->nregions, cr2, err)
 		  : pw_classify_pf(NULL, 0, cr2, err);

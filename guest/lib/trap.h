@@ -64,7 +64,8 @@ extern bool pw_reports_on;		      /* fault.c: pw_fault_reports */
 extern unsigned pw_trap_depth;		      /* fault.c: handlers running right now */
 extern uint64_t pw_heap_start, pw_heap_size;  /* fault.c: set by pw_trap_fast_init */
 
-/* Look up the heap bounds for the fast path; called before the first pw_expect_fault arms. */
+/* Look up the heap bounds once (idempotent); called before the first pw_expect_fault arms and by
+ * the dispatcher's classification. */
 void pw_trap_fast_init(void);
 
 /* The 32 gates guest/guest.ld assembles at link time from the stubs in traps.S (read-only). */

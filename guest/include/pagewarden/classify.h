@@ -6,6 +6,7 @@
 #ifndef PAGEWARDEN_CLASSIFY_H
 #define PAGEWARDEN_CLASSIFY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -60,6 +61,15 @@ static inline unsigned pw_classify_pf(const struct pw_region *regions, unsigned 
 	if (!(err & PF_ERR_P) && r && r->kind == PW_REGION_HEAP)
 		return PW_FAULT_HEAP_GROW;
 	return PW_FAULT_UNMAPPED;
+}
+
+/* True if a #PF at cr2 with error code err is what pw_classify_pf calls heap-grow, given the heap
+ * region [heap_start, heap_start + heap_size): a not-present touch inside it (RSVD faults have P
+ * set). Decided without scanning the regions, which are disjoint; the guest's hot paths use it. */
+static inline bool pw_pf_is_heap_grow(uint64_t heap_start, uint64_t heap_size, uint64_t cr2,
+				      uint64_t err)
+{
+	return !(err & (PF_ERR_P | PF_ERR_RSVD)) && cr2 - heap_start < heap_size;
 }
 
 /* Classify exception vector (14 = #PF, which needs cr2 and err; any other is an "exception"). */
