@@ -26,9 +26,9 @@ ifneq ($(HAVE_LIBSECCOMP),)
 HOST_CFLAGS += -DHAVE_SECCOMP -I$(B)/gen
 SANDBOX_BPF := $(B)/gen/sandbox_bpf.h
 endif
+# capstone is dlopen'ed by host/disasm.c, never linked: only its header is needed here.
 ifneq ($(shell pkg-config --exists capstone 2>/dev/null && echo yes),)
 HOST_CFLAGS += -DHAVE_CAPSTONE
-HOST_LIBS += -lcapstone
 endif
 
 PAGING_SRC := $(wildcard paging/*.c)
