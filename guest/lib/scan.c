@@ -4,7 +4,9 @@
  *
  * Each search loads aligned 8-byte words only. An aligned word never crosses a page, so reading
  * the bytes around the string that share its word cannot touch a guard page the string's own
- * bytes do not; the bytes outside the range are masked out of the result. The loads go through a
+ * bytes do not. The bytes of the first word before the string are set to 0xff before the test
+ * (they must not borrow into it); bytes past the end only matter above a real match and are
+ * ignored by taking the lowest one. The loads go through a
  * may_alias type, so the compiler does not treat them as accesses to the string's object. */
 #include <pagewarden/guest.h>
 
@@ -35,10 +37,12 @@ static inline const scan_word *scan_start(const void *p, unsigned *head)
 	return (const scan_word *)(a & ~(uintptr_t)7);
 }
 
-/* Flags for the bytes of an aligned word that lie before the search's first byte, cleared. */
-static inline uint64_t scan_drop_head(uint64_t mask, unsigned head)
+/* x with the bytes before the search's first byte (head of them) set to 0xff. They must not
+ * take part in the zero test at all: a zero byte there would borrow into the first real byte
+ * and flag it falsely (masking the flags afterwards is too late). 0xff never borrows. */
+static inline uint64_t scan_fill_head(uint64_t x, unsigned head)
 {
-	return mask & (~0ull << (8 * head));
+	return head ? x | (~0ull >> (64 - 8 * head)) : x;
 }
 
 void *memchr(const void *s, int c, size_t n)
@@ -54,7 +58,7 @@ void *memchr(const void *s, int c, size_t n)
 
 	if (n == 0)
 		return NULL;
-	m = scan_drop_head(scan_zero_bytes(*w ^ pattern), head);
+	m = scan_zero_bytes(scan_fill_head(*w ^ pattern, head));
 	while (!m) {
 		if (w == last)
 			return NULL;
@@ -69,7 +73,8 @@ char *strchrnul(const char *s, int c)
 	uint64_t pattern = (uint8_t)c * SCAN_ONES;
 	unsigned head;
 	const scan_word *w = scan_start(s, &head);
-	uint64_t m = scan_drop_head(scan_zero_bytes(*w) | scan_zero_bytes(*w ^ pattern), head);
+	uint64_t m = scan_zero_bytes(scan_fill_head(*w, head)) |
+		     scan_zero_bytes(scan_fill_head(*w ^ pattern, head));
 
 	while (!m) {
 		w++;
@@ -82,7 +87,7 @@ size_t strlen(const char *s)
 {
 	unsigned head;
 	const scan_word *w = scan_start(s, &head);
-	uint64_t m = scan_drop_head(scan_zero_bytes(*w), head);
+	uint64_t m = scan_zero_bytes(scan_fill_head(*w, head));
 
 	while (!m)
 		m = scan_zero_bytes(*++w);

@@ -77,6 +77,38 @@ static void check_grid(void)
 	check(memchr(buf + 3, 0x80, 30) == buf + 20, "memchr 0x80", (uintptr_t)buf, 30, 17);
 }
 
+/* The bytes just before the string share its first word: a NUL or the searched byte there,
+ * followed by a first byte one above it (where a borrow would land), must not count. Also the
+ * printf case that exposed it: a literal run resuming right after "%%". */
+static void check_neighbours(void)
+{
+	static char buf[32];
+	const char before[] = {0, '%', '\n'};
+	const char first[] = {1, '%' ^ 1, '\n' ^ 1};
+	char out[32];
+
+	for (size_t a = 1; a < 8; a++)
+		for (size_t b = 0; b < sizeof(before); b++)
+			for (size_t f = 0; f < sizeof(first); f++) {
+				char *s = buf + 8 + a;
+
+				memset(buf, 'x', sizeof(buf));
+				s[-1] = before[b];
+				s[0] = first[f];
+				s[3] = '\0';
+				check(strlen(s) == 3, "strlen after a neighbour", (uintptr_t)s, 3,
+				      b);
+				check(strnlen(s, 8) == 3, "strnlen after a neighbour", (uintptr_t)s,
+				      3, b);
+				check(strchrnul(s, '%') == ref_strchrnul(s, '%'),
+				      "strchrnul after a neighbour", (uintptr_t)s, 3, b);
+				check(memchr(s, '\n', 3) == ref_memchr(s, '\n', 3),
+				      "memchr after a neighbour", (uintptr_t)s, 3, b);
+			}
+	snprintf(out, sizeof(out), "rate: 100%%$ done");
+	check(strcmp(out, "rate: 100%$ done") == 0, "printf after %%", (uintptr_t)out, 0, 0);
+}
+
 /* Strings flush against guard pages: the words read must stay on the mapped side. */
 static void check_guards(void)
 {
@@ -96,6 +128,7 @@ static void check_guards(void)
 int main(void)
 {
 	check_grid();
+	check_neighbours();
 	check_guards();
 	printf("scan_check: %u cases, %u failed\n", cases, failures);
 	return failures > 63 ? 63 : (int)failures;
