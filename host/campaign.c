@@ -63,14 +63,19 @@ static int camp_worker(const struct campaign_opts *o, unsigned j, int fd)
 		res.index = i;
 		inject_format(&spec, res.spec, sizeof(res.spec));
 		if (worker_run(w, &spec, false, &res, &r) < 0) {
+			/* The VM could not be reset: say so for this experiment, and run no more on
+			 * a VM in an unknown state (the rest of this worker's share is missing from
+			 * the results, which the parent reports). */
+			res.model = (uint8_t)spec.model;
 			res.outcome = OUT_VMM_ERROR;
+			status = PW_STATUS_INTERNAL;
 		} else {
 			run_free(&r);
 		}
-		if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res)) {
+		if (write(fd, &res, sizeof(res)) != (ssize_t)sizeof(res))
 			status = PW_STATUS_INTERNAL;
+		if (status)
 			break;
-		}
 	}
 	worker_free(w);
 	free(w);

@@ -529,7 +529,10 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 		return PW_STATUS_INTERNAL;
 	}
 	g = w->golden;
-	worker_run(w, NULL, true, NULL, &r);
+	if (worker_run(w, NULL, true, NULL, &r) < 0) {
+		snprintf(msg, n, "golden run trace: reset failed");
+		return PW_STATUS_INTERNAL;
+	}
 	run_free(&r);
 	w->golden = g; /* the traced run's timing is the stepping's, not the guest's */
 	w->golden.insns = w->ntrace;

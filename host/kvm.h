@@ -33,6 +33,9 @@ struct vm {
 	bool has_immediate_exit; /* KVM_CAP_IMMEDIATE_EXIT: a signal can kick KVM_RUN race-free */
 	bool has_sync_regs;	 /* KVM_CAP_SYNC_REGS with the GPRs: kvm_run carries them at every
 				  * exit (kvm_valid_regs set by vm_open) */
+	bool has_xsave;		 /* KVM_CAP_XSAVE: KVM_GET/SET_XSAVE (snapshots) */
+	bool has_xcrs;		 /* KVM_CAP_XCRS */
+	bool has_debugregs;	 /* KVM_CAP_DEBUGREGS */
 };
 
 enum vm_err {

@@ -193,7 +193,14 @@ static void run_timer_disarm(struct run *r, const struct run_timer_saved *old)
 
 void run_budget_start(struct run *r)
 {
-	if (r->cfg.cpu_budget > 0 && run_itimer(ITIMER_PROF, r->cfg.cpu_budget) < 0)
+	if (r->cfg.cpu_budget <= 0)
+		return;
+	/* SIGPROF's default action kills: never arm the timer before its handler is in place */
+	if (!r->timers_armed) {
+		r->budget_pending = true;
+		return;
+	}
+	if (run_itimer(ITIMER_PROF, r->cfg.cpu_budget) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot arm the CPU budget: %s", strerror(errno));
 }
 
@@ -403,6 +410,11 @@ enum run_stop run_guest(struct run *r)
 			  strerror(errno));
 		return r->stop;
 	}
+	r->timers_armed = true;
+	if (r->budget_pending) {
+		r->budget_pending = false;
+		run_budget_start(r);
+	}
 	start = run_clock_ns(CLOCK_MONOTONIC);
 	cpu = run_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	while (r->stop == RUN_STOP_NONE)
@@ -410,5 +422,6 @@ enum run_stop run_guest(struct run *r)
 	r->wall_ns = run_clock_ns(CLOCK_MONOTONIC) - start;
 	r->cpu_ns = run_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
 	run_timer_disarm(r, &old);
+	r->timers_armed = false;
 	return r->stop;
 }

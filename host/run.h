@@ -35,11 +35,11 @@ enum run_stop {
 };
 
 struct run_config {
-	double timeout; /* seconds; 0 = none */
-	bool trace;	/* one line per exit on stderr */
-	bool quiet;	/* no notes (halt, faults) on stderr; errors still print */
-	int console_fd; /* where the guest console goes */
-	FILE *log;	/* where the VMM's own lines go */
+	double timeout;		/* seconds; 0 = none */
+	bool trace;		/* one line per exit on stderr */
+	bool quiet;		/* no notes (halt, faults) on stderr; errors still print */
+	int console_fd;		/* where the guest console goes */
+	FILE *log;		/* where the VMM's own lines go */
 	uint64_t console_limit; /* console bytes the guest may write; 0 = no limit */
 	uint64_t max_exits;	/* VM exits the guest may take; 0 = no limit */
 	double cpu_budget;	/* CPU seconds the run may use after run_budget_start (fault
@@ -73,6 +73,8 @@ struct run {
 	struct fault_list faults;
 	uint64_t wall_ns;      /* from the first KVM_RUN to the stop */
 	uint64_t cpu_ns;       /* CPU time of the thread over the same span */
+	bool timers_armed;     /* run_guest installed the signal handlers */
+	bool budget_pending;   /* run_budget_start came before them: run_guest starts it */
 	uint64_t recovery_gpa; /* PW_HC_RECOVERY's struct pw_recovery, 0 if none */
 	struct guest_pt gpt;   /* the guest's tables as the VMM walks and grows them */
 	bool vmm_wrote_ram;    /* --faults=vmm wrote guest RAM: the heap's tables or the recovery

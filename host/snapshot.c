@@ -76,7 +76,8 @@ enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_
 	}
 	if ((err = snap_vcpu(vm, KVM_GET_REGS, &s->regs, "KVM_GET_REGS", e)) ||
 	    (err = snap_vcpu(vm, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", e)))
+	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", e)) ||
+	    (err = vcpu_extra_get(vm, &s->extra, NULL, e)))
 		return err;
 	memcpy(s->ram, mem->host, mem->size);
 	/* What the boot wrote is in the copy: start the log afresh. */
@@ -178,7 +179,8 @@ enum vm_err snapshot_delta_take(struct snapshot *s, struct vm *vm, const struct 
 	d->npages = n;
 	if ((err = snap_vcpu(vm, KVM_GET_REGS, &d->regs, "KVM_GET_REGS", e)) ||
 	    (err = snap_vcpu(vm, KVM_GET_SREGS, &d->sregs, "KVM_GET_SREGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &d->events, "KVM_GET_VCPU_EVENTS", e)))
+	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &d->events, "KVM_GET_VCPU_EVENTS", e)) ||
+	    (err = vcpu_extra_get(vm, &d->extra, &s->extra, e)))
 		snapshot_delta_free(d);
 	return err;
 }
@@ -212,7 +214,9 @@ enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct gue
 		     : snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e);
 	if (err || (err = snap_vcpu(vm, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)))
 		return err;
-	return snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e);
+	if ((err = snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e)))
+		return err;
+	return vcpu_extra_set(vm, d ? &d->extra : &s->extra, e);
 }
 
 void snapshot_free(struct snapshot *s)

@@ -1,4 +1,5 @@
-/* Snapshot and fast reset of a paused VM: the vCPU state (regs, sregs, vcpu events) and a copy
+/* Snapshot and fast reset of a paused VM: the vCPU state (regs, sregs, vcpu events, and the
+ * FPU/XSAVE, XCR0, debug-register and MSR state of vcpu_extra.h) and a copy
  * of guest RAM; a reset copies back only the pages KVM's dirty log and the host's own writes
  * name, then reloads the vCPU state. The writable RAM slots must log dirty pages from the
  * start (vm_map_ram with log_dirty), so that taking and using a snapshot needs no memslot
@@ -11,13 +12,15 @@
 
 #include "kvm.h"
 #include "memory.h"
+#include "vcpu_extra.h"
 
 struct snapshot {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events events;
-	uint8_t *ram;  /* copy of guest RAM at the snapshot */
-	uint64_t size; /* bytes of RAM */
+	struct vcpu_extra extra; /* FPU/XSAVE, XCR0, debug registers, MSRs */
+	uint8_t *ram;		 /* copy of guest RAM at the snapshot */
+	uint64_t size;		 /* bytes of RAM */
 	struct vm_slot slots[VM_RAM_SLOTS_MAX];
 	unsigned nslots;
 	uint64_t *slot_log[VM_RAM_SLOTS_MAX]; /* KVM_GET_DIRTY_LOG buffer per writable slot */
@@ -31,6 +34,7 @@ struct snapshot_delta {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct kvm_vcpu_events events;
+	struct vcpu_extra extra;
 	uint64_t npages;
 	uint64_t *gpa; /* the pages that differ from the snapshot's, as guest-physical addresses */
 	uint8_t *data; /* their contents now, npages x 4 KiB */
