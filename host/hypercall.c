@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pagewarden/classify.h"
 #include "pagewarden/abi.h"
 #include "vmmfault.h"
 
@@ -133,12 +134,18 @@ static enum hc_result hc_fault(struct run *r, uint32_t arg)
 
 	if (hc_fetch(r, PW_HC_FAULT, arg, &hf, sizeof(hf)) == HC_STOP)
 		return HC_STOP;
-	if (hf.kind == PW_FAULT_NONE || hf.kind >= PW_FAULT_KIND_COUNT)
-		return hc_bad(r, PW_HC_FAULT, "kind %u is not a fault kind (1..%u)", hf.kind,
+	if (hf.kind >= PW_FAULT_KIND_COUNT)
+		return hc_bad(r, PW_HC_FAULT, "kind %u is not a fault kind (0..%u)", hf.kind,
 			      PW_FAULT_KIND_COUNT - 1);
 	if (hf.vector > 255)
 		return hc_bad(r, PW_HC_FAULT, "vector %u is not an interrupt vector (0..255)",
 			      hf.vector);
+	/* Kind 0: the guest left the classification to us (the runtime's fast path): the same
+	 * shared classifier over the same regions the boot info carries. */
+	if (hf.kind == PW_FAULT_NONE)
+		hf.kind = r->layout ? pw_classify(r->layout->regions, r->layout->nregions,
+						  hf.vector, hf.gva, hf.error_code)
+				    : pw_classify(NULL, 0, hf.vector, hf.gva, hf.error_code);
 	if (hf.recovered > 1)
 		return hc_bad(r, PW_HC_FAULT, "recovered is %u, not 0 or 1", hf.recovered);
 	f = (struct fault_record){

@@ -236,9 +236,10 @@ Test(faults_guest, heap_growth_with_the_pool_exhausted)
 }
 
 /* Every guard probed with pw_expect_fault: the guest checks kinds and codes itself, with reports
- * on and again with them off (the fast unwind in traps.S); here, that it says so and that each
- * expected fault of the first pass (and the heap page grown inside a probe) was reported as
- * recovered, in order, and none of the second. */
+ * on and again with them off; here, that it says so and that each expected fault of the first
+ * pass (reported unclassified by traps.S, classified by the VMM) and the heap page grown inside
+ * a probe (reported by the C dispatcher) was reported as recovered with the right kind, in
+ * order, and none of the second pass. */
 Test(faults_guest, expected_faults_on_every_guard)
 {
 	struct frun fr = run_guest("expect.bin", NULL);

@@ -286,6 +286,35 @@ Test(hypercall, recovered_fault_is_recorded)
 				   "by guest-idt, recovered\n");
 }
 
+/* Kind 0: the guest's fast path leaves the classification to the VMM. Without a layout (this
+ * harness) only the error code and vector decide: a not-present #PF is "unmapped", a protection
+ * #PF with W "write-protect", another vector "exception". The layout case runs end to end in
+ * tests/guests/expect.c (test_faults_guest.c). */
+Test(hypercall, unclassified_fault_is_classified_by_the_vmm)
+{
+	const struct {
+		uint32_t vector;
+		uint64_t err;
+		unsigned want;
+	} cases[] = {{14, 0, PW_FAULT_UNMAPPED},
+		     {14, 3, PW_FAULT_WRITE_PROTECT},
+		     {14, 9, PW_FAULT_RESERVED_BIT},
+		     {6, 0, PW_FAULT_EXCEPTION}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pw_hc_fault f = {.kind = PW_FAULT_NONE,
+					.vector = cases[i].vector,
+					.error_code = cases[i].err,
+					.gva = 0x200,
+					.recovered = 1};
+
+		cr_assert_eq(call_with(PW_HC_FAULT, &f, sizeof(f)), HC_RESUME);
+		cr_assert_eq(run.faults.n, i + 1);
+		cr_expect_eq(run.faults.v[i].kind, cases[i].want, "case %zu: kind %u", i,
+			     run.faults.v[i].kind);
+	}
+}
+
 Test(hypercall, heap_growth_is_recorded_silently)
 {
 	struct pw_hc_fault f = {.kind = PW_FAULT_HEAP_GROW, .vector = 14, .recovered = 1};
@@ -321,7 +350,7 @@ Test(hypercall, bad_fault_fields)
 	struct pw_hc_fault f = {.kind = PW_FAULT_KIND_COUNT, .vector = 14};
 
 	expect_bad(call_with(PW_HC_FAULT, &f, sizeof(f)),
-		   "bad hypercall fault (port 0x502): kind 13 is not a fault kind (1..12), at RIP "
+		   "bad hypercall fault (port 0x502): kind 13 is not a fault kind (0..12), at RIP "
 		   "0x0");
 	run.stop = RUN_STOP_NONE;
 	f.kind = PW_FAULT_NULL;

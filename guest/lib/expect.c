@@ -9,30 +9,6 @@
 struct pw_recovery pw_recovery_record;
 static bool registered; /* with the VMM under --faults=vmm; under guest, checked once */
 
-bool pw_recovery_unwind(struct pw_trap_frame *tf, unsigned kind, uint64_t cr2)
-{
-	struct pw_recovery *r = &pw_recovery_record;
-
-	if (!r->armed)
-		return false;
-	r->vector = tf->vector;
-	r->error_code = tf->error_code;
-	r->cr2 = cr2;
-	r->fault_rip = tf->rip;
-	r->kind = kind;
-	r->armed = 0;
-	tf->rip = r->rip;
-	tf->rsp = r->rsp;
-	tf->rbx = r->rbx;
-	tf->rbp = r->rbp;
-	tf->r12 = r->r12;
-	tf->r13 = r->r13;
-	tf->r14 = r->r14;
-	tf->r15 = r->r15;
-	tf->rax = 1;
-	return true;
-}
-
 /* Once, before the first arming: under --faults=vmm tell the VMM where the recovery record
  * lives (it never moves); under --faults=guest give the trap fast path the heap bounds. */
 static void recovery_register(void)

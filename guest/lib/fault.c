@@ -10,7 +10,6 @@
 
 #define VECTOR_DF    8
 #define VECTOR_PF    14
-#define RFLAGS_DF    (1ull << 10)
 #define LINE_MAX     200
 #define DEPTH_NESTED 2 /* the handler faulted: report that, classified without the layout */
 #define DEPTH_GIVEUP 3 /* faulted again while reporting it: stop without another word */
@@ -187,7 +186,6 @@ static void resume(const struct pw_trap_frame *tf, const struct fault *f)
 
 void pw_trap_dispatch(struct pw_trap_frame *tf)
 {
-	struct pw_trap_frame at_fault;
 	struct fault f;
 
 	if (++pw_trap_depth >= DEPTH_GIVEUP)
@@ -206,12 +204,7 @@ void pw_trap_dispatch(struct pw_trap_frame *tf)
 		resume(tf, &f);
 		return;
 	}
-	at_fault = *tf; /* the report names where it faulted, not where it resumes */
-	if (pw_recovery_unwind(tf, f.kind, f.cr2)) {
-		/* fn may have faulted with DF set; C code after pw_expect_fault needs it clear */
-		tf->rflags &= ~RFLAGS_DF;
-		resume(&at_fault, &f);
-		return;
-	}
+	/* An armed pw_expect_fault never gets here: traps.S unwinds it (or, for heap growth,
+	 * the page is mapped above and the access retried). */
 	crash(tf, &f, NULL);
 }

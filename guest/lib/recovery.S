@@ -1,5 +1,5 @@
 /* pw_recovery_run: the setjmp half of pw_expect_fault. The longjmp half is whoever catches the
- * fault: the guest's dispatcher (pw_recovery_unwind) or the VMM (--faults=vmm). Both reload the
+ * fault: the guest's trap entry (traps.S) or the VMM (--faults=vmm). Both reload the
  * saved registers from struct pw_recovery, set RAX = 1 and resume at recovery_resume. */
 #include "trap.h"
 

@@ -22,6 +22,14 @@
 #define PW_RECOVERY_FAULT_RIP 96
 #define PW_RECOVERY_KIND      104
 
+/* struct pw_hc_fault offsets and its port, for the fast path's report in traps.S. */
+#define PW_HC_FAULT_VECTOR 4
+#define PW_HC_FAULT_ERROR  8
+#define PW_HC_FAULT_GVA	   16
+#define PW_HC_FAULT_RIP	   24
+#define PW_HC_FAULT_RSP	   32
+#define PW_TRAP_FAULT_PORT 0x502
+
 #ifndef __ASSEMBLER__
 
 #include <stdbool.h>
@@ -54,11 +62,20 @@ _Static_assert(offsetof(struct pw_recovery, error_code) == PW_RECOVERY_ERROR, "t
 _Static_assert(offsetof(struct pw_recovery, cr2) == PW_RECOVERY_CR2, "traps.S offsets");
 _Static_assert(offsetof(struct pw_recovery, fault_rip) == PW_RECOVERY_FAULT_RIP, "traps.S offsets");
 _Static_assert(offsetof(struct pw_recovery, kind) == PW_RECOVERY_KIND, "traps.S offsets");
+_Static_assert(offsetof(struct pw_hc_fault, vector) == PW_HC_FAULT_VECTOR, "traps.S offsets");
+_Static_assert(offsetof(struct pw_hc_fault, error_code) == PW_HC_FAULT_ERROR, "traps.S offsets");
+_Static_assert(offsetof(struct pw_hc_fault, gva) == PW_HC_FAULT_GVA, "traps.S offsets");
+_Static_assert(offsetof(struct pw_hc_fault, rip) == PW_HC_FAULT_RIP, "traps.S offsets");
+_Static_assert(offsetof(struct pw_hc_fault, rsp) == PW_HC_FAULT_RSP, "traps.S offsets");
+_Static_assert(offsetof(struct pw_hc_fault, recovered) == 40, "traps.S's static report");
+_Static_assert(sizeof(struct pw_hc_fault) == 48, "traps.S's static report");
+_Static_assert(PW_PORT(PW_HC_FAULT) == PW_TRAP_FAULT_PORT, "traps.S's report port");
 
 /* State the fast path in traps.S reads before any C runs; it must decide as pw_trap_dispatch
- * would. An armed pw_expect_fault, reports off, no handler running, not #DF, and not a
- * not-present #PF inside the heap (that one is heap growth): traps.S unwinds to the recovery
- * point itself, leaving kind PW_FAULT_NONE for pw_expect_fault to classify if asked. */
+ * would. An armed pw_expect_fault, no handler running, not #DF, and not a not-present #PF inside
+ * the heap (that one is heap growth): traps.S unwinds to the recovery point itself, leaving kind
+ * PW_FAULT_NONE for pw_expect_fault to classify if asked; with reports on it reports the fault
+ * with kind PW_FAULT_NONE, which the VMM classifies. */
 extern struct pw_recovery pw_recovery_record; /* expect.c: the one recovery record */
 extern bool pw_reports_on;		      /* fault.c: pw_fault_reports */
 extern unsigned pw_trap_depth;		      /* fault.c: handlers running right now */
@@ -73,10 +90,6 @@ extern const struct pw_idt_gate pw_idt_image[PW_TRAP_VECTORS];
 
 /* Handle the exception described by tf (called by traps.S only); returns to resume at tf->rip. */
 void pw_trap_dispatch(struct pw_trap_frame *tf);
-
-/* If a pw_expect_fault is armed: record the fault (kind, cr2) in its struct pw_recovery, disarm
- * it and rewrite tf to resume where pw_expect_fault returns true. False when nothing is armed. */
-bool pw_recovery_unwind(struct pw_trap_frame *tf, unsigned kind, uint64_t cr2);
 
 /* Save the callee-saved registers, RSP and a resume RIP in r, arm it, run fn(arg), disarm it and
  * return 0; after a fault inside fn the handler (or the VMM) resumes it returning 1 instead. */

@@ -73,15 +73,14 @@ STUB_NOERR 31
 #define PF_ERR_P  1
 
 /* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
- * fault in pw_recovery_record, disarm it, and resume at its recovery point with its callee-saved
- * registers, RAX = 1 and DF clear, as pw_recovery_unwind would, without saving the GPRs or
- * entering C. Anything else goes to the full path below with every register intact. */
+ * fault in pw_recovery_record, disarm it, report it if reports are on (one exit), and resume at
+ * its recovery point with its callee-saved registers, RAX = 1 and DF clear, as
+ * pw_recovery_run's contract says, without saving the GPRs or entering C. This is the runtime's
+ * one unwinder. Anything else goes to the full path below with every register intact. */
 	.p2align 4
 trap_common:
 	cmpq $0, pw_recovery_record+PW_RECOVERY_ARMED(%rip)
 	je trap_full
-	cmpb $0, pw_reports_on(%rip)
-	jne trap_full
 	cmpl $0, pw_trap_depth(%rip)
 	jne trap_full
 	cmpq $8, TF_VECTOR(%rsp)		/* #DF: never resumed */
@@ -111,6 +110,23 @@ trap_fast_unwind:
 	movq %rax, pw_recovery_record+PW_RECOVERY_FAULT_RIP(%rip)
 	movq $0, pw_recovery_record+PW_RECOVERY_KIND(%rip)	/* PW_FAULT_NONE: not classified */
 	movq $0, pw_recovery_record+PW_RECOVERY_ARMED(%rip)
+	cmpb $0, pw_reports_on(%rip)
+	je 1f
+	/* The report: PW_HC_FAULT with kind PW_FAULT_NONE, which the VMM classifies with the same
+	 * classifier and layout (docs/abi.md); RSP is the interrupted code's, before the rewrite. */
+	movl FAST(TF_VECTOR)(%rsp), %eax
+	movl %eax, trap_fast_report+PW_HC_FAULT_VECTOR(%rip)
+	movq FAST(TF_ERROR)(%rsp), %rax
+	movq %rax, trap_fast_report+PW_HC_FAULT_ERROR(%rip)
+	movq %rdx, trap_fast_report+PW_HC_FAULT_GVA(%rip)
+	movq FAST(TF_RIP)(%rsp), %rax
+	movq %rax, trap_fast_report+PW_HC_FAULT_RIP(%rip)
+	movq FAST(TF_RSP)(%rsp), %rax
+	movq %rax, trap_fast_report+PW_HC_FAULT_RSP(%rip)
+	leaq trap_fast_report(%rip), %rax
+	movl $PW_TRAP_FAULT_PORT, %edx
+	outl %eax, %dx
+1:
 	movq pw_recovery_record+PW_RECOVERY_RIP(%rip), %rax
 	movq %rax, FAST(TF_RIP)(%rsp)
 	movq pw_recovery_record+PW_RECOVERY_RSP(%rip), %rax
@@ -167,5 +183,14 @@ trap_full:
 	popq %rax
 	addq $16, %rsp		/* vector and error code */
 	iretq
+
+/* The fast path's fault report (struct pw_hc_fault): kind 0 (unclassified), recovered 1. */
+	.data
+	.p2align 3
+trap_fast_report:
+	.long 0, 0
+	.quad 0, 0, 0, 0
+	.long 1, 0
+	.size trap_fast_report, . - trap_fast_report
 
 	.section .note.GNU-stack, "", @progbits

@@ -3,8 +3,9 @@
  * case ("expect null vector=14 err=0x0 cr2=0x10 ok") and exits 0 only if all matched, else with
  * the number of mismatches. Also checks that no fault means false, that the heap grows inside a
  * probe, that DF is clear after an unwind, and that callee-saved registers survive one.
- * Everything runs twice: with fault reports on (the dispatcher in C classifies and reports), then
- * off (traps.S unwinds by itself and pw_expect_fault classifies); both must give the same. */
+ * Everything runs twice: with fault reports on (traps.S reports each fault unclassified and the
+ * VMM classifies it; the host test checks those kinds) and off; pw_expect_fault classifies
+ * either way, and both passes must give the same. */
 #include <pagewarden/guest.h>
 #include <pagewarden/pf_error.h>
 
