@@ -69,6 +69,10 @@ static int camp_worker(const struct campaign_opts *o, unsigned j, int fd)
 			res.model = (uint8_t)spec.model;
 			res.outcome = OUT_VMM_ERROR;
 			status = PW_STATUS_INTERNAL;
+			fprintf(stderr,
+				"vmm: campaign: worker %u: experiment %" PRIu64
+				": reset failed: %s; this worker stops\n",
+				j, i, res.detail);
 		} else {
 			run_free(&r);
 		}
@@ -92,8 +96,8 @@ static FILE *camp_open(const char *path)
 }
 
 /* Read records from fd until every worker closed it; results[i] keeps experiment i. */
-static uint64_t camp_collect(const struct campaign_opts *o, int fd,
-			     struct campaign_result *results, bool *have, uint64_t total)
+static uint64_t camp_collect(const struct campaign_opts *o, int fd, struct campaign_result *results,
+			     bool *have, uint64_t total)
 {
 	struct campaign_result rec;
 	uint64_t got = 0, t0 = campaign_now_ns();
@@ -106,8 +110,8 @@ static uint64_t camp_collect(const struct campaign_opts *o, int fd,
 		if (o->progress && (got % 64 == 0 || got == total)) {
 			double s = (double)(campaign_now_ns() - t0) / 1e9;
 
-			fprintf(stderr, "\rvmm: %" PRIu64 "/%" PRIu64 " experiments, %.0f/s   ", got,
-				total, s > 0 ? (double)got / s : 0.0);
+			fprintf(stderr, "\rvmm: %" PRIu64 "/%" PRIu64 " experiments, %.0f/s   ",
+				got, total, s > 0 ? (double)got / s : 0.0);
 		}
 	}
 	if (o->progress)
@@ -159,6 +163,9 @@ int campaign_main(const struct campaign_opts *o)
 			fprintf(stderr, "vmm: campaign: worker %u killed by signal %d%s\n", j,
 				WTERMSIG(ws),
 				WTERMSIG(ws) == SIGSYS ? " (a syscall outside the sandbox)" : "");
+		else
+			fprintf(stderr, "vmm: campaign: worker %u stopped with status %d\n", j,
+				WEXITSTATUS(ws));
 		if (!status)
 			status = WIFEXITED(ws) ? WEXITSTATUS(ws) : PW_STATUS_INTERNAL;
 	}
@@ -175,10 +182,11 @@ int campaign_main(const struct campaign_opts *o)
 	}
 	if (got)
 		campaign_print_summary(stdout, counts);
-	if (!status && got != total) {
+	if (got != total) {
 		fprintf(stderr, "vmm: campaign: %" PRIu64 " of %" PRIu64 " experiments missing\n",
 			total - got, total);
-		status = PW_STATUS_INTERNAL;
+		if (!status)
+			status = PW_STATUS_INTERNAL;
 	}
 	if (out)
 		fclose(out);

@@ -65,23 +65,18 @@ void campaign_plan(const struct worker *w, const struct campaign_opts *o, uint64
 	default:
 		break;
 	}
-	/* Where: an instruction of the golden trace (trace[k]: the RIP after k + 1 steps), reached
-	 * as the K-th arrival at its RIP (one breakpoint exit per arrival, not one per instruction;
-	 * the snapshot's own RIP is the first arrival there). A RIP the trace repeats back to back
-	 * is a rep string instruction (single-stepping counts its iterations, a breakpoint may fire
-	 * once for all of them) or a one-instruction loop: there the arrival count is ambiguous, so
-	 * the trigger is the exact instruction count instead. Without a trace, a checkpoint. */
+	/* Where: an instruction of the golden trace (instruction q > 0 is at trace[q - 1]), reached
+	 * as the K-th arrival at its RIP (one breakpoint exit per arrival, not one per
+	 * instruction), or, where the trace cannot count arrivals (trace_arrival), as the exact
+	 * instruction count. Without a trace, a checkpoint. */
 	if (w->ntrace) {
-		uint64_t k = camp_rand(&x) % w->ntrace, hit = w->snap.regs.rip == w->trace[k];
-		bool repeated = (k > 0 && w->trace[k - 1] == w->trace[k]) ||
-				(k + 1 < w->ntrace && w->trace[k + 1] == w->trace[k]);
+		uint64_t q = 1 + camp_rand(&x) % w->ntrace;
+		uint64_t hit = trace_arrival(w->trace, w->ntrace, w->snap.regs.rip, q);
 
-		for (uint64_t j = 0; j <= k; j++)
-			hit += w->trace[j] == w->trace[k];
-		if (repeated)
-			s->trigger = INJ_AT_INSN, s->when = k + 1;
+		if (hit)
+			s->trigger = INJ_AT_RIP, s->when = w->trace[q - 1], s->hit = hit;
 		else
-			s->trigger = INJ_AT_RIP, s->when = w->trace[k], s->hit = hit;
+			s->trigger = INJ_AT_INSN, s->when = q;
 	} else {
 		s->trigger = INJ_AT_HC;
 		s->when = 1 + camp_rand(&x) % (w->golden.hypercalls ? w->golden.hypercalls : 1);

@@ -68,6 +68,20 @@ static uint64_t wp_rip_of(const uint64_t *trace, uint64_t rip0, uint64_t j)
 	return j == 0 ? rip0 : trace[j - 1];
 }
 
+uint64_t trace_arrival(const uint64_t *trace, uint64_t ntrace, uint64_t rip0, uint64_t q)
+{
+	uint64_t rip = wp_rip_of(trace, rip0, q), k = 0;
+
+	for (uint64_t j = 0; j <= q; j++) {
+		if (wp_rip_of(trace, rip0, j) != rip)
+			continue;
+		if (j < ntrace && wp_rip_of(trace, rip0, j + 1) == rip)
+			return 0;
+		k++;
+	}
+	return k;
+}
+
 /* @rip=ADDR#K: the waypoint before the K-th arrival, and the arrivals before it. A string
  * instruction with a rep prefix single-steps once per iteration at the same RIP, but the
  * breakpoint fires once: where ADDR repeats back to back the trace cannot count arrivals, and

@@ -57,6 +57,13 @@ void waypoints_add(struct waypoints *set, struct waypoint *wp);
 void waypoints_pick(const struct waypoints *set, const uint64_t *trace, uint64_t ntrace,
 		    uint64_t rip0, const struct inject_spec *spec, struct waypoint_start *out);
 
+/* The K of instruction q of the golden trace as an @rip=ADDR#K trigger: how many arrivals at its
+ * RIP there are up to and including q (instruction 0 is the snapshot's own RIP, rip0; instruction
+ * j > 0 is at trace[j - 1]). 0 if some arrival up to q is followed back to back by the same RIP:
+ * a rep string instruction steps once per iteration but may meet a breakpoint once, or a
+ * one-instruction loop, so the trace cannot count its arrivals (use @insn=q instead). */
+uint64_t trace_arrival(const uint64_t *trace, uint64_t ntrace, uint64_t rip0, uint64_t q);
+
 /* Free every waypoint. */
 void waypoints_free(struct waypoints *set);
 

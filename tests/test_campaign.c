@@ -40,11 +40,12 @@ static void campaign(const char *path, const char *jobs, const char *shard)
 
 	require_kvm();
 	if (shard)
-		r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--budget-ms", "300", "--jobs", jobs, "--shard",
-			    shard, "--out", path, guest("workload.elf"), NULL);
+		r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--budget-ms", "300",
+			    "--jobs", jobs, "--shard", shard, "--out", path, guest("workload.elf"),
+			    NULL);
 	else
-		r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--budget-ms", "300", "--jobs", jobs, "--out",
-			    path, guest("workload.elf"), NULL);
+		r = vmm_run("campaign", "--runs", "120", "--seed", "7", "--budget-ms", "300",
+			    "--jobs", jobs, "--out", path, guest("workload.elf"), NULL);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	cr_expect(strstr(r.out, "all ") != NULL, "no summary: %s", r.out);
 	proc_result_free(&r);
@@ -392,6 +393,24 @@ Test(campaign_waypoint, no_pick_through_a_repeated_rip)
 	s.when = 0xb, s.hit = 1; /* 0xb is instruction 4, the waypoint's own: it arrives there */
 	waypoints_pick(&set, trace, 5, 0x10, &s, &st);
 	cr_expect(st.wp == &v[0] && st.hits == 0);
+}
+
+/* The planner's K for instruction q agrees with the waypoint search: arrivals counted from the
+ * snapshot's own RIP (instruction 0), and 0 (plan @insn instead) once any arrival at that RIP so
+ * far is a back-to-back repeat. */
+Test(campaign_waypoint, arrivals_as_the_planner_counts_them)
+{
+	static const uint64_t trace[] = {0xa, 0xa, 0xa, 0xb, 0xa, 0xc, 0x10};
+	const uint64_t rip0 = 0x10;
+
+	cr_expect_eq(trace_arrival(trace, 7, rip0, 0), 1); /* the snapshot's RIP: first arrival */
+	cr_expect_eq(trace_arrival(trace, 7, rip0, 7), 2); /* 0x10 again at the end */
+	cr_expect_eq(trace_arrival(trace, 7, rip0, 4), 1); /* 0xb */
+	cr_expect_eq(trace_arrival(trace, 7, rip0, 6), 1); /* 0xc */
+	for (uint64_t q = 1; q <= 5; q++) /* 0xa: a repeat at q 1..3 spoils every later arrival */
+		if (q != 4)
+			cr_expect_eq(trace_arrival(trace, 7, rip0, q), 0, "q %llu",
+				     (unsigned long long)q);
 }
 
 Test(campaign, bad_options_are_refused)

@@ -204,7 +204,10 @@ void pw_trap_dispatch(struct pw_trap_frame *tf)
 		resume(tf, &f);
 		return;
 	}
-	/* An armed pw_expect_fault never gets here: traps.S unwinds it (or, for heap growth,
-	 * the page is mapped above and the access retried). */
+	/* An armed pw_expect_fault gets here only when heap growth inside it failed (heap_fault
+	 * crashed above) or when traps.S and this dispatcher disagree: traps.S unwinds every
+	 * other fault of an armed probe. Say so, rather than report an expected fault. */
+	if (pw_recovery_record.armed)
+		crash(tf, &f, "fault: an armed pw_expect_fault reached the dispatcher\n");
 	crash(tf, &f, NULL);
 }
