@@ -30,6 +30,12 @@ static const uint32_t vcpu_extra_msr_list[] = {
 _Static_assert(sizeof(vcpu_extra_msr_list) / sizeof(vcpu_extra_msr_list[0]) <= VCPU_EXTRA_MSRS_MAX,
 	       "room for every MSR");
 
+/* The MSR list inside x's raw buffer. */
+static struct kvm_msrs *vcpu_extra_msrs(struct vcpu_extra *x)
+{
+	return (struct kvm_msrs *)(void *)x->msrs;
+}
+
 /* Probe the capabilities and the readable MSRs into x. */
 static void vcpu_extra_probe(struct vm *vm, struct vcpu_extra *x)
 {
@@ -40,15 +46,17 @@ static void vcpu_extra_probe(struct vm *vm, struct vcpu_extra *x)
 	x->has_xcrs = vm->has_xcrs;
 	x->has_dregs = vm->has_debugregs;
 	for (size_t i = 0; i < sizeof(vcpu_extra_msr_list) / sizeof(vcpu_extra_msr_list[0]); i++) {
-		struct {
-			struct kvm_msrs hdr;
-			struct kvm_msr_entry entry;
-		} one = {.hdr.nmsrs = 1, .entry.index = vcpu_extra_msr_list[i]};
+		_Alignas(8)
+		    uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = {0};
+		struct kvm_msrs *one = (struct kvm_msrs *)(void *)buf;
 
-		if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, &one) == 1)
-			x->msrs.entries[n++].index = vcpu_extra_msr_list[i];
+		one->nmsrs = 1;
+		one->entries[0].index = vcpu_extra_msr_list[i];
+
+		if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) == 1)
+			vcpu_extra_msrs(x)->entries[n++].index = vcpu_extra_msr_list[i];
 	}
-	x->msrs.hdr.nmsrs = n;
+	vcpu_extra_msrs(x)->nmsrs = n;
 }
 
 enum vm_err vcpu_extra_get(struct vm *vm, struct vcpu_extra *x, const struct vcpu_extra *like,
@@ -57,39 +65,41 @@ enum vm_err vcpu_extra_get(struct vm *vm, struct vcpu_extra *x, const struct vcp
 	enum vm_err err;
 
 	if (like) {
+		const struct kvm_msrs *from = (const struct kvm_msrs *)(const void *)like->msrs;
+
 		x->has_xsave = like->has_xsave, x->has_xcrs = like->has_xcrs;
 		x->has_dregs = like->has_dregs;
-		x->msrs.hdr.nmsrs = like->msrs.hdr.nmsrs;
-		for (unsigned i = 0; i < like->msrs.hdr.nmsrs; i++)
-			x->msrs.entries[i].index = like->msrs.entries[i].index;
+		vcpu_extra_msrs(x)->nmsrs = from->nmsrs;
+		for (unsigned i = 0; i < from->nmsrs; i++)
+			vcpu_extra_msrs(x)->entries[i].index = from->entries[i].index;
 	} else {
 		memset(x, 0, sizeof(*x));
 		vcpu_extra_probe(vm, x);
 	}
-	err = x->has_xsave ? VCPU_IOCTL(vm, KVM_GET_XSAVE, &x->xsave, e)
+	err = x->has_xsave ? VCPU_IOCTL(vm, KVM_GET_XSAVE, x->xsave, e)
 			   : VCPU_IOCTL(vm, KVM_GET_FPU, &x->fpu, e);
 	if (!err && x->has_xcrs)
 		err = VCPU_IOCTL(vm, KVM_GET_XCRS, &x->xcrs, e);
 	if (!err && x->has_dregs)
 		err = VCPU_IOCTL(vm, KVM_GET_DEBUGREGS, &x->dregs, e);
-	if (!err && x->msrs.hdr.nmsrs &&
-	    ioctl(vm->vcpu_fd, KVM_GET_MSRS, &x->msrs) != (int)x->msrs.hdr.nmsrs)
+	if (!err && vcpu_extra_msrs(x)->nmsrs &&
+	    ioctl(vm->vcpu_fd, KVM_GET_MSRS, x->msrs) != (int)vcpu_extra_msrs(x)->nmsrs)
 		err = vcpu_extra_msr_fail(e, "KVM_GET_MSRS");
 	return err;
 }
 
 enum vm_err vcpu_extra_set(struct vm *vm, const struct vcpu_extra *x, struct vm_error *e)
 {
+	const struct kvm_msrs *msrs = (const struct kvm_msrs *)(const void *)x->msrs;
 	enum vm_err err;
 
-	err = x->has_xsave ? VCPU_IOCTL(vm, KVM_SET_XSAVE, (void *)&x->xsave, e)
+	err = x->has_xsave ? VCPU_IOCTL(vm, KVM_SET_XSAVE, (void *)x->xsave, e)
 			   : VCPU_IOCTL(vm, KVM_SET_FPU, (void *)&x->fpu, e);
 	if (!err && x->has_xcrs)
 		err = VCPU_IOCTL(vm, KVM_SET_XCRS, (void *)&x->xcrs, e);
 	if (!err && x->has_dregs)
 		err = VCPU_IOCTL(vm, KVM_SET_DEBUGREGS, (void *)&x->dregs, e);
-	if (!err && x->msrs.hdr.nmsrs &&
-	    ioctl(vm->vcpu_fd, KVM_SET_MSRS, &x->msrs) != (int)x->msrs.hdr.nmsrs)
+	if (!err && msrs->nmsrs && ioctl(vm->vcpu_fd, KVM_SET_MSRS, msrs) != (int)msrs->nmsrs)
 		err = vcpu_extra_msr_fail(e, "KVM_SET_MSRS");
 	return err;
 }

@@ -8,23 +8,24 @@
 #define PW_HOST_VCPU_EXTRA_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "kvm.h"
 
 #define VCPU_EXTRA_MSRS_MAX 16
 
+/* struct kvm_xsave and struct kvm_msrs end in flexible arrays, so they are kept as raw,
+ * aligned bytes here (a struct holding one anywhere but at its end is not ISO C). */
 struct vcpu_extra {
 	bool has_xsave, has_xcrs, has_dregs; /* what this KVM offers, probed once */
-	struct kvm_xsave xsave;
+	_Alignas(8) uint8_t xsave[sizeof(struct kvm_xsave)];
 	struct kvm_fpu fpu; /* without KVM_CAP_XSAVE */
 	struct kvm_xcrs xcrs;
 	struct kvm_debugregs dregs;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry entries[VCPU_EXTRA_MSRS_MAX];
-	} msrs; /* the listed MSRs this KVM lets us read */
+	/* struct kvm_msrs and its entries: the listed MSRs this KVM lets us read */
+	_Alignas(8) uint8_t
+	    msrs[sizeof(struct kvm_msrs) + VCPU_EXTRA_MSRS_MAX * sizeof(struct kvm_msr_entry)];
 };
-
 /* Read vm's extra state into *x. With like NULL, first probe what KVM offers (capabilities and
  * which MSRs read back); otherwise read the same set as like. The vCPU is paused between exits. */
 enum vm_err vcpu_extra_get(struct vm *vm, struct vcpu_extra *x, const struct vcpu_extra *like,

@@ -21,8 +21,8 @@ static int gen_ioctls(scmp_filter_ctx ctx, int fd, const unsigned long *reqs, si
 {
 	for (size_t i = 0; i < n; i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
-				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)reqs[i])) < 0)
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd, 0),
+				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)reqs[i], 0)) < 0)
 			return -1;
 	return 0;
 }
@@ -42,7 +42,7 @@ static int gen_rules(scmp_filter_ctx ctx)
 			     SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0)
 		return -1;
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-			     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SANDBOX_TTY_IOCTL)) < 0)
+			     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SANDBOX_TTY_IOCTL, 0)) < 0)
 		return -1;
 	/* Opening files fails instead of killing: optional loads degrade (docs/security.md). */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0) < 0 ||
