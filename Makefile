@@ -174,6 +174,16 @@ test-asan: deps-test
 		test-run || st=$$?; \
 	rm -f vmm; $(MAKE) --no-print-directory build >/dev/null || st=1; exit $$st
 
+# The whole suite built by clang (host, guests and runtime), in its own build dir; ./vmm and
+# ./guest.bin are clang's while it runs and rebuilt with $(CC) afterwards.
+.PHONY: test-clang deps-clang
+deps-clang:
+	@scripts/deps.sh clang
+test-clang: deps-clang
+	@rm -f vmm guest.bin; st=0; \
+	$(MAKE) --no-print-directory O=$(B)/clang CC=clang test-run || st=$$?; \
+	rm -f vmm guest.bin; $(MAKE) --no-print-directory build >/dev/null || st=1; exit $$st
+
 # valgrind on ./vmm with the demo guest, a crashing one and a small campaign (its workers too);
 # see docs/security.md for why KVM's ioctls need the suppressions in tests/valgrind.supp.
 valgrind: build $(B)/tests/guests/triple.bin $(B)/tests/guests/workload.elf

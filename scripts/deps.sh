@@ -1,13 +1,14 @@
 #!/bin/sh
 # Install the Debian packages pagewarden needs, if any are missing.
-# Usage: scripts/deps.sh build|test|fuzz. Without root, prints the apt-get line and fails.
+# Usage: scripts/deps.sh build|test|clang|fuzz. Without root, prints the apt-get line and fails.
 set -eu
 need="gcc make binutils libc6-dev pkg-config"
 case "${1:-build}" in
 build) ;;
 test) need="$need libcriterion-dev" ;;
+clang) need="$need libcriterion-dev clang" ;;
 fuzz) need="$need libcriterion-dev clang libclang-rt-14-dev" ;;
-*) echo "deps.sh: unknown set '$1' (build, test, fuzz)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$1' (build, test, clang, fuzz)" >&2; exit 2 ;;
 esac
 need="$need libseccomp-dev"
 missing=""
