@@ -33,37 +33,49 @@ static unsigned recovered_kind(const struct pw_recovery *r)
 	return pw_classify(bi->regions, bi->nregions, (unsigned)r->vector, r->cr2, r->error_code);
 }
 
+/* Describe in *f (if not NULL) the outcome of the last run of the recovery record. */
+static void fault_out(struct pw_fault *f, bool faulted)
+{
+	const struct pw_recovery *r = &pw_recovery_record;
+
+	if (f)
+		*f = (struct pw_fault){
+		    .faulted = faulted,
+		    .vector = faulted ? (unsigned)r->vector : 0,
+		    .kind = faulted ? recovered_kind(r) : PW_FAULT_NONE,
+		    .error_code = faulted ? r->error_code : 0,
+		    .cr2 = faulted ? r->cr2 : 0,
+		    .rip = faulted ? r->fault_rip : 0,
+		};
+}
+
+/* The record must be free: a probe or fn inside pw_expect_fault would overwrite its context. */
+static void recovery_claim(const char *who)
+{
+	if (pw_recovery_record.armed)
+		panic("%s called from inside pw_expect_fault", who);
+	recovery_register();
+}
+
 bool pw_expect_fault(void (*fn)(void *), void *arg, struct pw_fault *f)
 {
 	bool faulted;
 
-	if (pw_recovery_record.armed)
-		panic("pw_expect_fault called from inside pw_expect_fault");
-	recovery_register();
+	recovery_claim("pw_expect_fault");
 	faulted = pw_recovery_run(&pw_recovery_record, fn, arg) != 0;
-	if (f)
-		*f = (struct pw_fault){
-		    .faulted = faulted,
-		    .vector = faulted ? (unsigned)pw_recovery_record.vector : 0,
-		    .kind = faulted ? recovered_kind(&pw_recovery_record) : PW_FAULT_NONE,
-		    .error_code = faulted ? pw_recovery_record.error_code : 0,
-		    .cr2 = faulted ? pw_recovery_record.cr2 : 0,
-		    .rip = faulted ? pw_recovery_record.fault_rip : 0,
-		};
+	fault_out(f, faulted);
 	return faulted;
 }
 
-/* Read one byte at addr. */
-static void probe_read(void *addr)
+/* One probe access at addr through pw_recovery_probe. */
+static bool probe_access(const char *who, uint64_t addr, int write, struct pw_fault *f)
 {
-	(void)*(volatile uint8_t *)addr;
-}
+	bool faulted;
 
-/* A locked read-modify-write that changes nothing: the CPU checks write rights, memory keeps
- * its value. */
-static void probe_write(void *addr)
-{
-	__asm__ volatile("lock orb $0, (%0)" : : "r"(addr) : "memory");
+	recovery_claim(who);
+	faulted = pw_recovery_probe(&pw_recovery_record, addr, write) != 0;
+	fault_out(f, faulted);
+	return faulted;
 }
 
 /* Call addr (a `ret` there makes it come straight back). */
@@ -74,12 +86,12 @@ static void probe_exec(void *addr)
 
 bool pw_probe_read(uint64_t addr, struct pw_fault *f)
 {
-	return pw_expect_fault(probe_read, (void *)(uintptr_t)addr, f);
+	return probe_access("pw_probe_read", addr, 0, f);
 }
 
 bool pw_probe_write(uint64_t addr, struct pw_fault *f)
 {
-	return pw_expect_fault(probe_write, (void *)(uintptr_t)addr, f);
+	return probe_access("pw_probe_write", addr, 1, f);
 }
 
 bool pw_probe_exec(uint64_t addr, struct pw_fault *f)

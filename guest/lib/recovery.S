@@ -35,4 +35,35 @@ recovery_resume:
 	ret
 	.size pw_recovery_run, . - pw_recovery_run
 
+/* int pw_recovery_probe(struct pw_recovery *r (rdi), uint64_t addr (rsi), int write (edx)):
+ * pw_recovery_run with the access itself in place of fn, for the probes: one byte read, or a
+ * `lock orb $0` (a write access that leaves memory unchanged). Same record, same contract: 0,
+ * or 1 once a fault was unwound to probe_resume. No call, no stack frame: ~16 instructions. */
+	.globl pw_recovery_probe
+	.type pw_recovery_probe, @function
+	.p2align 4
+pw_recovery_probe:
+	movq %rsp, PW_RECOVERY_RSP(%rdi)
+	movq %rbx, PW_RECOVERY_RBX(%rdi)
+	movq %rbp, PW_RECOVERY_RBP(%rdi)
+	movq %r12, PW_RECOVERY_R12(%rdi)
+	movq %r13, PW_RECOVERY_R13(%rdi)
+	movq %r14, PW_RECOVERY_R14(%rdi)
+	movq %r15, PW_RECOVERY_R15(%rdi)
+	leaq probe_resume(%rip), %rax
+	movq %rax, PW_RECOVERY_RIP(%rdi)
+	movq $1, PW_RECOVERY_ARMED(%rdi)	/* armed last: the context is complete */
+	testl %edx, %edx
+	jnz 1f
+	movb (%rsi), %al
+	jmp 2f
+1:	lock orb $0, (%rsi)
+2:	movq $0, PW_RECOVERY_ARMED(%rdi)
+	xorl %eax, %eax
+	ret
+probe_resume:
+	movl $1, %eax
+	ret
+	.size pw_recovery_probe, . - pw_recovery_probe
+
 	.section .note.GNU-stack, "", @progbits

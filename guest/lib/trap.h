@@ -95,5 +95,9 @@ void pw_trap_dispatch(struct pw_trap_frame *tf);
  * return 0; after a fault inside fn the handler (or the VMM) resumes it returning 1 instead. */
 int pw_recovery_run(struct pw_recovery *r, void (*fn)(void *), void *arg);
 
+/* pw_recovery_run for one access at addr (a byte read, or with write a locked no-op write):
+ * 0, or 1 after a fault there was unwound. */
+int pw_recovery_probe(struct pw_recovery *r, uint64_t addr, int write);
+
 #endif
 #endif
