@@ -15,6 +15,9 @@ static enum vm_err vcpu_extra_msr_fail(struct vm_error *e, const char *what)
 
 /* MSRs a guest can write that change how it runs; each is kept only if KVM reads it back. */
 static const uint32_t vcpu_extra_msr_list[] = {
+    0x1d9,	/* IA32_DEBUGCTL: BTF changes what a single step is */
+    0x1a0,	/* IA32_MISC_ENABLE */
+    0x2ff,	/* IA32_MTRR_DEF_TYPE */
     0x174,	/* IA32_SYSENTER_CS */
     0x175,	/* IA32_SYSENTER_ESP */
     0x176,	/* IA32_SYSENTER_EIP */

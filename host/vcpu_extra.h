@@ -1,9 +1,10 @@
 /* The vCPU state beyond regs, sregs and vcpu events that a snapshot reset brings back: the
  * FPU/SSE/AVX registers (KVM_GET_XSAVE, or KVM_GET_FPU where KVM lacks KVM_CAP_XSAVE), XCR0
  * (KVM_CAP_XCRS), the guest's debug registers (KVM_CAP_DEBUGREGS) and the MSRs a ring-0 guest
- * can change that steer its execution (PAT, SYSENTER_*, STAR/LSTAR/CSTAR/SFMASK,
- * KERNEL_GS_BASE, TSC_AUX). EFER and the FS/GS bases travel in sregs. The TSC is left running,
- * as on hardware: a guest whose output depends on rdtsc is not deterministic. */
+ * can change that steer its execution (DEBUGCTL, MISC_ENABLE, MTRR_DEF_TYPE, PAT, SYSENTER_*,
+ * STAR/LSTAR/CSTAR/SFMASK, KERNEL_GS_BASE, TSC_AUX). EFER and the FS/GS bases travel in sregs. The
+ * TSC is left running, as on hardware: a guest whose output depends on rdtsc is not deterministic.
+ */
 #ifndef PW_HOST_VCPU_EXTRA_H
 #define PW_HOST_VCPU_EXTRA_H
 
