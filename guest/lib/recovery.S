@@ -5,13 +5,10 @@
 
 	.text
 
-/* int pw_recovery_run(struct pw_recovery *r (rdi), void (*fn)(void *) (rsi), void *arg (rdx)) */
-	.globl pw_recovery_run
-	.type pw_recovery_run, @function
-	.p2align 4
-pw_recovery_run:
-	/* Resume context: RSP as it is here (pointing at our return address), so that resuming
-	 * at recovery_resume with it is the same as returning from this call. */
+/* Store the resume context in the struct pw_recovery at RDI: RSP as it is at the macro (pointing
+ * at the caller's return address, so resuming there with RAX = 1 returns 1 from the call), the
+ * callee-saved registers, and resume as the RIP. Clobbers RAX. */
+.macro SAVE_CONTEXT resume
 	movq %rsp, PW_RECOVERY_RSP(%rdi)
 	movq %rbx, PW_RECOVERY_RBX(%rdi)
 	movq %rbp, PW_RECOVERY_RBP(%rdi)
@@ -19,8 +16,16 @@ pw_recovery_run:
 	movq %r13, PW_RECOVERY_R13(%rdi)
 	movq %r14, PW_RECOVERY_R14(%rdi)
 	movq %r15, PW_RECOVERY_R15(%rdi)
-	leaq recovery_resume(%rip), %rax
+	leaq \resume(%rip), %rax
 	movq %rax, PW_RECOVERY_RIP(%rdi)
+.endm
+
+/* int pw_recovery_run(struct pw_recovery *r (rdi), void (*fn)(void *) (rsi), void *arg (rdx)) */
+	.globl pw_recovery_run
+	.type pw_recovery_run, @function
+	.p2align 4
+pw_recovery_run:
+	SAVE_CONTEXT recovery_resume
 	pushq %rbx			/* keeps RSP 16-byte aligned at the call below */
 	movq %rdi, %rbx			/* r survives fn in a callee-saved register */
 	movq $1, PW_RECOVERY_ARMED(%rbx) /* armed last: the context is complete */
@@ -43,15 +48,7 @@ recovery_resume:
 	.type pw_recovery_probe, @function
 	.p2align 4
 pw_recovery_probe:
-	movq %rsp, PW_RECOVERY_RSP(%rdi)
-	movq %rbx, PW_RECOVERY_RBX(%rdi)
-	movq %rbp, PW_RECOVERY_RBP(%rdi)
-	movq %r12, PW_RECOVERY_R12(%rdi)
-	movq %r13, PW_RECOVERY_R13(%rdi)
-	movq %r14, PW_RECOVERY_R14(%rdi)
-	movq %r15, PW_RECOVERY_R15(%rdi)
-	leaq probe_resume(%rip), %rax
-	movq %rax, PW_RECOVERY_RIP(%rdi)
+	SAVE_CONTEXT probe_resume
 	movq $1, PW_RECOVERY_ARMED(%rdi)	/* armed last: the context is complete */
 	testl %edx, %edx
 	jnz 1f
