@@ -68,38 +68,44 @@ static uint64_t wp_rip_of(const uint64_t *trace, uint64_t rip0, uint64_t j)
 	return j == 0 ? rip0 : trace[j - 1];
 }
 
-uint64_t trace_arrival(const uint64_t *trace, uint64_t ntrace, uint64_t rip0, uint64_t q)
+/* Count the arrivals at rip in instructions 0..last, stopping at the hit-th (hit 0: never) with
+ * *at set to its instruction; 0 if one of them is followed back to back by rip (a rep string
+ * instruction steps once per iteration but may meet a breakpoint once: the trace cannot count
+ * arrivals there). */
+static uint64_t wp_arrivals(const uint64_t *trace, uint64_t ntrace, uint64_t rip0, uint64_t rip,
+			    uint64_t last, uint64_t hit, uint64_t *at)
 {
-	uint64_t rip = wp_rip_of(trace, rip0, q), k = 0;
+	uint64_t k = 0;
 
-	for (uint64_t j = 0; j <= q; j++) {
+	for (uint64_t j = 0; j <= last; j++) {
 		if (wp_rip_of(trace, rip0, j) != rip)
 			continue;
 		if (j < ntrace && wp_rip_of(trace, rip0, j + 1) == rip)
 			return 0;
-		k++;
+		*at = j;
+		if (++k == hit)
+			break;
 	}
 	return k;
 }
 
-/* @rip=ADDR#K: the waypoint before the K-th arrival, and the arrivals before it. A string
- * instruction with a rep prefix single-steps once per iteration at the same RIP, but the
- * breakpoint fires once: where ADDR repeats back to back the trace cannot count arrivals, and
- * the experiment starts at the snapshot. */
+uint64_t trace_arrival(const uint64_t *trace, uint64_t ntrace, uint64_t rip0, uint64_t q)
+{
+	uint64_t at;
+
+	return wp_arrivals(trace, ntrace, rip0, wp_rip_of(trace, rip0, q), q, 0, &at);
+}
+
+/* @rip=ADDR#K: the waypoint before the K-th arrival, and the arrivals before it. Where the trace
+ * cannot count the arrivals at ADDR, or has fewer than K (it may never come), the experiment
+ * starts at the snapshot. */
 static void wp_pick_rip(const struct waypoints *set, const uint64_t *trace, uint64_t ntrace,
 			uint64_t rip0, const struct inject_spec *spec, struct waypoint_start *out)
 {
-	uint64_t seen = 0, q;
+	uint64_t q = 0;
 
-	for (q = 0; q <= ntrace; q++) {
-		if (wp_rip_of(trace, rip0, q) != spec->when)
-			continue;
-		if (q < ntrace && wp_rip_of(trace, rip0, q + 1) == spec->when)
-			return;
-		if (++seen == spec->hit)
-			break;
-	}
-	if (q > ntrace) /* not in the golden run: it may never come; start at the snapshot */
+	if (wp_arrivals(trace, ntrace, rip0, spec->when, ntrace, spec->hit, &q) != spec->hit ||
+	    spec->hit == 0)
 		return;
 	out->wp = wp_before_insn(set, q);
 	for (uint64_t j = 0; out->wp && j < out->wp->insn; j++)
