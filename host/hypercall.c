@@ -143,9 +143,9 @@ static enum hc_result hc_fault(struct run *r, uint32_t arg)
 	/* Kind 0: the guest left the classification to us (the runtime's fast path): the same
 	 * shared classifier over the same regions the boot info carries. */
 	if (hf.kind == PW_FAULT_NONE)
-		hf.kind = r->layout ? pw_classify(r->layout->regions, r->layout->nregions,
-						  hf.vector, hf.gva, hf.error_code)
-				    : pw_classify(NULL, 0, hf.vector, hf.gva, hf.error_code);
+		hf.kind = pw_classify(r->layout ? r->layout->regions : NULL,
+				      r->layout ? r->layout->nregions : 0, hf.vector, hf.gva,
+				      hf.error_code);
 	if (hf.recovered > 1)
 		return hc_bad(r, PW_HC_FAULT, "recovered is %u, not 0 or 1", hf.recovered);
 	f = (struct fault_record){
