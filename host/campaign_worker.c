@@ -310,7 +310,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	w->recovery_gpa = r.recovery_gpa;
 	w->pool_top = r.gpt.pool_top;
 	run_free(&r);
-	if (snapshot_take(&w->snap, &w->vm, &w->mem, w->protect_pt, &ve)) {
+	if (snapshot_take(&w->snap, &w->vm, &w->mem, w->protect_pt, w->last_exit, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
 		return PW_STATUS_INTERNAL;
 	}

@@ -652,7 +652,14 @@ enum inject_err inject_apply(struct run *r, const struct inject_spec *spec,
 {
 	enum inject_err err;
 
+	struct vm_error ve;
+
 	memset(eff, 0, sizeof(*eff));
+	/* At a hypercall exit, apply to the state after the `out` on every KVM: standard KVM moves
+	 * RIP past it only at the next entry (and not at all if RIP was changed meanwhile). */
+	if (vm_complete_exit(r->vm, r->last_exit, &ve) != VM_OK)
+		return inj_fail(INJ_EKVM, why, n, "%s", ve.detail);
+	r->regs_valid = r->sregs_valid = false;
 	eff->rip = run_rip(r);
 	switch (spec->model) {
 	case INJ_PTE:

@@ -313,6 +313,22 @@ enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, con
 	return vm_fail(e, VM_EIOCTL, "%s: %s", name, strerror(errno));
 }
 
+enum vm_err vm_complete_exit(struct vm *vm, unsigned last_exit, struct vm_error *e)
+{
+	int ret;
+
+	if (last_exit != KVM_EXIT_IO && last_exit != KVM_EXIT_MMIO)
+		return VM_OK;
+	vm->run->immediate_exit = 1;
+	ret = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+	vm->run->immediate_exit = 0;
+	/* EINTR is the normal answer; single-stepping makes the completed `out` a debug exit */
+	if (ret < 0 && errno != EINTR)
+		return vm_fail(e, VM_EIOCTL, "KVM_RUN (completing the last exit): %s",
+			       strerror(errno));
+	return VM_OK;
+}
+
 void vm_close(struct vm *vm)
 {
 	if (vm->run)

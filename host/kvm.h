@@ -98,6 +98,12 @@ enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, con
 /* vm_vcpu_ioctl naming the request after its macro (KVM_GET_REGS). */
 #define VCPU_IOCTL(vm, req, arg, e) vm_vcpu_ioctl((vm), (req), (arg), #req, (e))
 
+/* Finish what KVM left pending at exit last_exit without entering the guest (KVM_RUN with
+ * immediate_exit). At an I/O or MMIO exit, standard KVM completes the instruction, for an `out`
+ * by moving RIP past it, only at the next KVM_RUN, where PVM had done it before the exit; after
+ * this call the vCPU state is the same on both (docs/platforms.md). A no-op for other exits. */
+enum vm_err vm_complete_exit(struct vm *vm, unsigned last_exit, struct vm_error *e);
+
 /* Release the vCPU, the VM and /dev/kvm. Safe after a failed vm_open and when called twice. */
 void vm_close(struct vm *vm);
 

@@ -54,7 +54,7 @@ static enum vm_err snap_vcpu(struct vm *vm, unsigned long req, void *arg, const 
 }
 
 enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
-			  bool protect_pt, struct vm_error *e)
+			  bool protect_pt, unsigned last_exit, struct vm_error *e)
 {
 	enum vm_err err;
 
@@ -74,7 +74,9 @@ enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_
 			return snap_fail(e, "dirty log");
 		}
 	}
-	if ((err = snap_vcpu(vm, KVM_GET_REGS, &s->regs, "KVM_GET_REGS", e)) ||
+	/* The state after the exit's instruction, the same on every KVM */
+	if ((err = vm_complete_exit(vm, last_exit, e)) ||
+	    (err = snap_vcpu(vm, KVM_GET_REGS, &s->regs, "KVM_GET_REGS", e)) ||
 	    (err = snap_vcpu(vm, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS", e)) ||
 	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", e)) ||
 	    (err = vcpu_extra_get(vm, &s->extra, NULL, e)))
@@ -100,21 +102,6 @@ void snapshot_note_host_write(struct snapshot *s, uint64_t gpa, uint64_t len)
 static bool snap_is_table(uint64_t gpa)
 {
 	return gpa >= PW_PT_POOL_GPA && gpa < PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
-}
-
-/* Finish a pending I/O or MMIO completion now (KVM_RUN with immediate_exit returns before
- * entering the guest), so it cannot land on the restored registers at the next entry. */
-static enum vm_err snap_flush_pending(struct vm *vm, unsigned last_exit, struct vm_error *e)
-{
-	if (last_exit != KVM_EXIT_IO && last_exit != KVM_EXIT_MMIO)
-		return VM_OK;
-	vm->run->immediate_exit = 1;
-	if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0 && errno != EINTR) {
-		vm->run->immediate_exit = 0;
-		return snap_fail(e, "KVM_RUN (completing the last exit)");
-	}
-	vm->run->immediate_exit = 0;
-	return VM_OK;
 }
 
 /* Copy every page marked in s->restore back from the copy and clear the marks; true if one of
@@ -203,7 +190,7 @@ enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct gue
 	bool tables;
 	enum vm_err err;
 
-	if ((err = snap_flush_pending(vm, last_exit, e)) || (err = snap_dirty_log(s, vm, e)))
+	if ((err = vm_complete_exit(vm, last_exit, e)) || (err = snap_dirty_log(s, vm, e)))
 		return err;
 	tables = snap_copy_marked(s, mem);
 	if (d)

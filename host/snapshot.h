@@ -40,10 +40,11 @@ struct snapshot_delta {
 	uint8_t *data; /* their contents now, npages x 4 KiB */
 };
 
-/* Record vCPU state and RAM of vm (vCPU paused between exits), whose RAM was mapped with
- * vm_map_ram(vm, mem, protect_pt, true, ...). On error e says why. */
+/* Record vCPU state and RAM of vm (vCPU paused at exit last_exit, which is completed first:
+ * vm_complete_exit), whose RAM was mapped with vm_map_ram(vm, mem, protect_pt, true, ...). On
+ * error e says why. */
 enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
-			  bool protect_pt, struct vm_error *e);
+			  bool protect_pt, unsigned last_exit, struct vm_error *e);
 
 /* Remember that the host wrote guest RAM [gpa, gpa + len) (KVM does not log it). */
 void snapshot_note_host_write(struct snapshot *s, uint64_t gpa, uint64_t len);

@@ -33,8 +33,9 @@ static void stub_code(uint8_t *p, unsigned v)
 	memcpy(p, code, sizeof(code));
 }
 
-/* Offset of the `out` instruction's end inside a stub: the RIP of the PW_HC_TRAP exit. */
-#define STUB_EXIT_OFFSET 12
+/* Offset of the `out` instruction inside a stub. At the PW_HC_TRAP exit, RIP is there on
+ * standard KVM and one byte further (past the `out`) on PVM (docs/platforms.md). */
+#define STUB_OUT_OFFSET 11
 
 /* The IST slot for vector: #PF and #DF on their own stacks, so a stack overflow is reported
  * instead of escalating to a triple fault. */
@@ -78,8 +79,9 @@ int trapstubs_install(struct vm *vm, const struct guest_mem *mem)
 
 bool trapstubs_owns(uint64_t rip, unsigned vector)
 {
-	return vector < TRAPSTUBS_VECTORS &&
-	       rip == PW_STUBS_GPA + vector * TRAPSTUB_SIZE + STUB_EXIT_OFFSET;
+	uint64_t out = PW_STUBS_GPA + vector * TRAPSTUB_SIZE + STUB_OUT_OFFSET;
+
+	return vector < TRAPSTUBS_VECTORS && (rip == out || rip == out + 1);
 }
 
 bool trapstubs_read_frame(const struct guest_mem *mem, uint64_t rsp, unsigned vector,

@@ -25,8 +25,9 @@ struct trapstub_frame {
  * vm's vCPU. Call after cpu_setup, under --faults=vmm only. Returns 0 or -1 (errno set). */
 int trapstubs_install(struct vm *vm, const struct guest_mem *mem);
 
-/* True if rip (as KVM reports it at the PW_HC_TRAP exit: past the `out`) lies in the stub of
- * vector. The VMM trusts no trap that does not come from its own stub. */
+/* True if rip (as KVM reports it at the PW_HC_TRAP exit: on the `out` on standard KVM, past it
+ * on PVM) is that of the stub of vector. The VMM trusts no trap that does not come from its own
+ * stub. */
 bool trapstubs_owns(uint64_t rip, unsigned vector);
 
 /* Read the stub frame at rsp (the vCPU's RSP at the exit) for vector into out. False if it is
