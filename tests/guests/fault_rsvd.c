@@ -7,15 +7,21 @@
 
 #define SPARE_SLOT_VA 0x8000000000ull /* PML4 slot 1: nothing lives above 4 GiB */
 
-/* Map page (a fresh heap page) through its own page table and set address bit maxphyaddr in
- * its PTE. Returns the address to touch. */
+/* Map page (the first heap page, identity-mapped as heap growth would, but without a fault:
+ * under --faults=vmm every fault is reported) through its own page table and set address bit
+ * maxphyaddr in its PTE. Returns the address to touch. */
 static uint64_t reserved_address_bit(const struct pw_boot_info *bi)
 {
 	uint64_t page = bi->heap_start;
+	struct pt_flush fl;
 	pte_t *pte;
 	int level;
 
-	*(volatile uint64_t *)(uintptr_t)page = 1; /* heap growth maps it, with a new table */
+	pt_flush_init(&fl);
+	if (pt_map(pw_live_pt(), page, page, PT_SIZE_4K, PT_READ | PT_WRITE, &fl) != PT_OK)
+		panic("cannot map heap page 0x%lx", page);
+	pw_tlb_flush(&fl);
+	*(volatile uint64_t *)(uintptr_t)page = 1; /* mapped: must not fault */
 	if (pt_lookup(pw_live_pt(), page, 1, false, &pte, &level) != PT_OK || level != 1)
 		panic("heap page 0x%lx has no 4 KiB PTE", page);
 	pte_write(pte, *pte | (1ull << bi->maxphyaddr));
