@@ -81,6 +81,11 @@ static int camp_worker(const struct campaign_opts *o, unsigned j, int fd)
 		if (status)
 			break;
 	}
+	if (w->reruns)
+		fprintf(stderr,
+			"vmm: campaign: worker %u: %" PRIu64 " runs made again after single steps left "
+			"the golden run (docs/platforms.md)\n",
+			j, w->reruns);
 	worker_free(w);
 	free(w);
 	return status;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "cpu.h"
 #include "disasm.h"
 #include "hypercall.h"
+#include "platform.h"
 #include "sandbox.h"
 #include "status.h"
 #include "trapstubs.h"
@@ -26,6 +28,8 @@
 /* Wall-clock limit of any run (golden, trace, an experiment whose budget never ran out). */
 #define CAMP_SANITY_S	 10.0
 #define CAMP_GOLDEN_RUNS 3 /* golden runs timed; the fastest sets the budget */
+#define CAMP_ATTEMPTS	 3 /* runs of one experiment (or trace) that single steps left the
+			    * golden run before its trigger (docs/platforms.md) */
 
 /* The state of one run the exit hook works on. */
 struct exp {
@@ -34,9 +38,13 @@ struct exp {
 	bool boot;			/* stop at the first checkpoint (the snapshot point) */
 	bool tracing;			/* single-step and record RIPs */
 	bool debug_on;
+	bool step_locked; /* holds the worker's single-step lock */
+	bool step_rip;	    /* @rip by single steps: this KVM's hardware breakpoints do not fire */
 	bool stepping_past; /* @rip: single-stepping over an earlier arrival */
 	bool applied;
-	uint64_t steps, hits, hc, cp, t0, hash;
+	bool diverged; /* single steps left the golden run before the trigger */
+	uint64_t steps; /* by single steps: instructions from the snapshot (its RIP is number 0) */
+	uint64_t hits, hc, cp, t0, hash;
 	struct inject_effect eff;
 	enum inject_err err;
 	char why[160];
@@ -82,6 +90,41 @@ static void exp_fire(struct exp *x, struct run *r)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "injection failed: %s", x->why);
 }
 
+/* On a KVM whose hardware breakpoints do not fire, QEMU before 9.1 runs the nested guests,
+ * and it mixes up the single steps of concurrent VMs: one's steps are lost or land in the host
+ * kernel, which can crash (docs/platforms.md). There only one process single-steps at a time,
+ * under an flock on a file every worker opens (before its sandbox); -1 where none is needed. */
+#define CAMP_STEP_LOCK "pagewarden-single-step.lock"
+
+static int camp_step_lock_open(const struct platform *plat)
+{
+	static const char *const dirs[] = {"/dev/shm", "/tmp"};
+	char path[64];
+	int fd = -1;
+
+	if (plat->hw_breakpoint)
+		return -1;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], CAMP_STEP_LOCK);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	}
+	return fd;
+}
+
+/* Take (on) or release the single-step lock, if the worker has one. A run that single-stepped
+ * keeps it to its end: guests stopped after their steps hung there too when another VM stepped
+ * meanwhile. */
+static void exp_step_lock(struct exp *x, bool on)
+{
+	int fd = x->w->step_lock_fd;
+
+	if (fd < 0 || x->step_locked == on)
+		return;
+	while (flock(fd, on ? LOCK_EX : LOCK_UN) < 0 && errno == EINTR)
+		;
+	x->step_locked = on;
+}
+
 static void exp_debug_off(struct exp *x, struct run *r)
 {
 	if (x->debug_on && camp_set_debug(r->vm, 0, 0) < 0)
@@ -114,13 +157,53 @@ static void exp_waypoint(struct exp *x, struct run *r)
 		w->wps.full = true; /* no more; the experiments start earlier, that is all */
 }
 
-/* A KVM_EXIT_DEBUG: a single step (trace, @insn, stepping past a breakpoint) or the
- * breakpoint (@rip). */
-static void exp_debug(struct exp *x, struct run *r)
+/* True while the run single-steps (trace, @insn, @rip by steps, stepping past an arrival). */
+static bool exp_stepping(const struct exp *x)
+{
+	return x->debug_on && (x->tracing || x->stepping_past || x->step_rip ||
+			       (x->spec && x->spec->trigger == INJ_AT_INSN));
+}
+
+/* Re-arm the @rip hardware breakpoint after stepping past an earlier arrival. */
+static void exp_rearm(struct exp *x, struct run *r)
+{
+	x->stepping_past = false;
+	if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, x->spec->when) < 0)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+}
+
+/* Before its trigger an experiment replays the golden run, so arrival q (at pc) must be the
+ * trace's. Single steps on some platforms are lost or land in the wrong context (QEMU 7.2's
+ * nested SVM under load: docs/platforms.md); then stop the run, to be run again. */
+static bool exp_on_golden_path(struct exp *x, struct run *r, uint64_t pc, uint64_t q)
+{
+	const struct worker *w = x->w;
+
+	if (q > w->ntrace || w->trace[q - 1] == pc)
+		return true;
+	x->diverged = true;
+	exp_debug_off(x, r);
+	run_stopf(r, RUN_STOP_KVM_ERROR,
+		  "single steps left the golden run at instruction %" PRIu64 ": RIP 0x%" PRIx64
+		  ", not 0x%" PRIx64,
+		  q, pc, w->trace[q - 1]);
+	return false;
+}
+
+/* By single steps, the run is at instruction x->steps, at pc: fire if the trigger is there. */
+static void exp_arrive(struct exp *x, struct run *r, uint64_t pc)
+{
+	if (x->spec->trigger == INJ_AT_INSN ? x->steps >= x->spec->when
+					    : pc == x->spec->when && ++x->hits >= x->spec->hit)
+		exp_debug_off(x, r), exp_fire(x, r);
+}
+
+/* An arrival at pc while single-stepping: one more instruction has run. */
+static void exp_step(struct exp *x, struct run *r, uint64_t pc)
 {
 	if (x->tracing) {
 		if (x->w->ntrace < CAMP_TRACE_MAX)
-			x->w->trace[x->w->ntrace++] = r->vm->run->debug.arch.pc;
+			x->w->trace[x->w->ntrace++] = pc;
 		else
 			exp_debug_off(x, r), x->w->ntrace = 0, x->tracing = false;
 		if (x->tracing && x->w->fast_forward && waypoints_due(&x->w->wps, x->w->ntrace))
@@ -129,30 +212,44 @@ static void exp_debug(struct exp *x, struct run *r)
 	}
 	if (!x->spec || x->applied)
 		return exp_debug_off(x, r);
-	if (x->spec->trigger == INJ_AT_INSN) {
-		if (++x->steps >= x->spec->when)
-			exp_debug_off(x, r), exp_fire(x, r);
-		return;
-	}
-	if (x->stepping_past) { /* the instruction at the breakpoint ran: arm it again */
-		x->stepping_past = false;
-		if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
-				   x->spec->when) < 0)
-			run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s",
-				  strerror(errno));
-		return;
-	}
+	if (x->stepping_past) /* the instruction at the breakpoint ran: arm it again */
+		return exp_rearm(x, r);
+	if (exp_on_golden_path(x, r, pc, ++x->steps))
+		exp_arrive(x, r, pc);
+}
+
+/* A KVM_EXIT_DEBUG: a single step, or the @rip hardware breakpoint. */
+static void exp_debug(struct exp *x, struct run *r)
+{
+	if (exp_stepping(x))
+		return exp_step(x, r, r->vm->run->debug.arch.pc);
+	if (!x->spec || x->applied)
+		return exp_debug_off(x, r);
 	if (++x->hits >= x->spec->hit) {
 		exp_debug_off(x, r);
 		exp_fire(x, r);
 		return;
 	}
 	/* Not yet the K-th arrival: run this one instruction as a single step with the breakpoint
-	 * off, then arm it again. RFLAGS.RF would do it in one exit, but this host's KVM
-	 * (kvm_pvm) ignores it: the breakpoint fires again at once, at the same arrival. */
+	 * off, then arm it again. RFLAGS.RF would do it in one exit, but kvm_pvm ignores it: the
+	 * breakpoint fires again at once, at the same arrival. */
 	x->stepping_past = true;
+	exp_step_lock(x, true);
 	if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+}
+
+/* A hypercall's `out` single-stepped on a KVM that reports no debug exit past it (PVM: RIP is
+ * past it at the I/O exit already): handle the hypercall, then count the arrival there, as
+ * standard KVM's debug exit at the completion would. Not if the VMM moved RIP (a --faults=vmm
+ * resume): standard KVM has no debug exit for that either. */
+static void exp_step_io(struct exp *x, struct run *r)
+{
+	uint64_t rip = r->regs.rip;
+
+	hypercall_handle(r);
+	if (r->stop == RUN_STOP_NONE && exp_stepping(x) && run_rip(r) == rip)
+		exp_step(x, r, rip);
 }
 
 /* A hypercall exit: hash its output, count it, maybe trigger. */
@@ -215,6 +312,11 @@ static bool exp_hook(struct run *r, void *arg)
 			return false;
 		}
 		exp_hypercall(x, r);
+		if (exp_stepping(x) && !x->w->plat.step_io_exit && r->stop == RUN_STOP_NONE &&
+		    run_regs(r)) {
+			exp_step_io(x, r);
+			return true;
+		}
 	}
 	if (x->spec && !x->applied && x->spec->trigger == INJ_AT_TIME &&
 	    campaign_now_ns() - x->t0 >= x->spec->when * 1000000ull)
@@ -241,6 +343,12 @@ static int worker_build(struct worker *w, const struct campaign_opts *o, char *m
 		snprintf(msg, n, "%s", ve.detail);
 		return ve.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
 	}
+	/* Before the sandbox: the probe makes a scratch VM. */
+	if (platform_probe(w->vm.kvm_fd, &w->plat, &ve)) {
+		snprintf(msg, n, "%s", ve.detail);
+		return PW_STATUS_INTERNAL;
+	}
+	w->step_lock_fd = camp_step_lock_open(&w->plat);
 	lo.has_1g = w->vm.has_1g, lo.maxphyaddr = w->vm.maxphyaddr;
 	if (guest_mem_alloc(&w->mem, o->mem) || layout_build(&w->mem, &w->img, &lo, &w->layout) ||
 	    image_load(&w->img, &w->mem, &ie)) {
@@ -291,6 +399,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	w->protect_pt = o->protect_pt;
 	w->fast_forward = !o->no_fast_forward;
 	waypoints_init(&w->wps);
+	w->step_lock_fd = -1;
 	w->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	cfg.console_fd = w->null_fd;
 	if ((status = worker_build(w, o, msg, n)) || (status = worker_confine(w, o, msg, n)))
@@ -327,6 +436,8 @@ void worker_free(struct worker *w)
 	free(w->trace);
 	if (w->null_fd >= 0)
 		close(w->null_fd);
+	if (w->step_lock_fd >= 0)
+		close(w->step_lock_fd);
 }
 
 /* Outcome of a stopped experiment against the golden run. */
@@ -401,7 +512,7 @@ static void worker_start_at(struct worker *w, const struct waypoint_start *st, s
 	r->recovery_gpa = wp ? wp->recovery_gpa : w->recovery_gpa;
 	r->gpt.pool_top = wp ? wp->pool_top : w->pool_top;
 	x->hits = st->hits;
-	x->steps = st->steps;
+	x->steps = wp ? wp->insn : 0;
 	if (!wp)
 		return;
 	memcpy(r->exits, wp->exits, sizeof(r->exits));
@@ -412,10 +523,23 @@ static void worker_start_at(struct worker *w, const struct waypoint_start *st, s
 	x->hash = wp->hash;
 }
 
+/* True if run r of spec (run x) used debug exits before its trigger and does not replay the
+ * golden run up to it: single steps were lost or misplaced (or the lockstep check caught it). */
+static bool exp_diverged(const struct worker *w, const struct exp *x, const struct run *r,
+			 bool debug_at_start)
+{
+	if (x->diverged)
+		return true;
+	return debug_at_start && !x->applied && inject_deterministic(x->spec) &&
+	       (r->stop != w->golden.stop || r->exit_code != w->golden.exit_code ||
+		x->hash != w->golden.hash);
+}
+
 /* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
- * record the RIPs), or from the last waypoint before spec's trigger. Fills res if given. */
-int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
-	       struct campaign_result *res, struct run *r)
+ * record the RIPs), or from the last waypoint before spec's trigger. Fills res if given; sets
+ * *diverged as exp_diverged says. */
+static int worker_run_once(struct worker *w, const struct inject_spec *spec, bool trace,
+			   struct campaign_result *res, struct run *r, bool *diverged)
 {
 	struct run_config cfg = {.quiet = true,
 				 .log = stderr,
@@ -441,20 +565,29 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	r->exit_hook = exp_hook, r->exit_hook_arg = &x;
 	if (trace || (spec && spec->trigger == INJ_AT_INSN && spec->when > x.steps))
 		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-	else if (spec && spec->trigger == INJ_AT_RIP)
+	else if (spec && spec->trigger == INJ_AT_RIP && w->plat.hw_breakpoint)
 		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+	else if (spec && spec->trigger == INJ_AT_RIP) /* exact, only slower */
+		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, x.step_rip = true;
+	if (ctl & KVM_GUESTDBG_SINGLESTEP)
+		exp_step_lock(&x, true);
 	if (ctl && camp_set_debug(&w->vm, ctl, spec ? spec->when : 0) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
 	x.debug_on = ctl != 0;
 	x.t0 = campaign_now_ns();
 	if (spec && spec->trigger == INJ_AT_INSN && spec->when == x.steps)
 		exp_fire(&x, r);
+	/* By steps, the start is an arrival too (a breakpoint fires there at the first entry). */
+	if (x.step_rip && r->stop == RUN_STOP_NONE)
+		exp_arrive(&x, r, st.wp ? st.wp->delta.regs.rip : w->snap.regs.rip);
 	if (r->stop == RUN_STOP_NONE)
 		run_guest(r);
 	w->last_exit = r->last_exit;
 	worker_note_vmm_writes(w, r);
 	if (x.debug_on)
 		camp_set_debug(&w->vm, 0, 0);
+	exp_step_lock(&x, false);
+	*diverged = spec && exp_diverged(w, &x, r, ctl != 0);
 	if (!res) {
 		w->golden.stop = r->stop;
 		w->golden.exit_code = r->exit_code;
@@ -487,6 +620,29 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	else
 		snprintf(res->detail, sizeof(res->detail), "%.159s", x.err ? x.why : r->msg);
 	return 0;
+}
+
+int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
+	       struct campaign_result *res, struct run *r)
+{
+	bool diverged;
+
+	for (int attempt = 1;; attempt++) {
+		int ret = worker_run_once(w, spec, trace, res, r, &diverged);
+
+		if (ret < 0 || !diverged)
+			return ret;
+		if (attempt == CAMP_ATTEMPTS) {
+			res->outcome = OUT_VMM_ERROR;
+			snprintf(res->detail, sizeof(res->detail),
+				 "single steps left the golden run before the trigger in %d attempts "
+				 "(this KVM loses debug exits; docs/platforms.md)",
+				 CAMP_ATTEMPTS);
+			return ret;
+		}
+		w->reruns++;
+		run_free(r);
+	}
 }
 
 /* The golden run's CPU time: the fastest of CAMP_GOLDEN_RUNS (a slow one was disturbed). */
@@ -529,11 +685,29 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 		return PW_STATUS_INTERNAL;
 	}
 	g = w->golden;
-	if (worker_run(w, NULL, true, NULL, &r) < 0) {
-		snprintf(msg, n, "golden run trace: reset failed");
-		return PW_STATUS_INTERNAL;
+	/* The traced run must end as the golden runs did, or its steps went astray (platforms
+	 * that lose debug exits: docs/platforms.md); its waypoints go with it. */
+	for (int attempt = 1;; attempt++) {
+		w->ntrace = 0;
+		waypoints_free(&w->wps);
+		if (worker_run(w, NULL, true, NULL, &r) < 0) {
+			snprintf(msg, n, "golden run trace: reset failed");
+			return PW_STATUS_INTERNAL;
+		}
+		run_free(&r);
+		if (w->golden.stop == g.stop && w->golden.exit_code == g.exit_code &&
+		    w->golden.hash == g.hash && w->golden.hypercalls == g.hypercalls)
+			break;
+		if (attempt == CAMP_ATTEMPTS) {
+			snprintf(msg, n,
+				 "the single-step trace of the golden run ended differently from the "
+				 "golden run in %d attempts (this KVM loses debug exits; "
+				 "docs/platforms.md)",
+				 CAMP_ATTEMPTS);
+			return PW_STATUS_INTERNAL;
+		}
+		w->reruns++;
 	}
-	run_free(&r);
 	w->golden = g; /* the traced run's timing is the stepping's, not the guest's */
 	w->golden.insns = w->ntrace;
 	w->budget_exits = campaign_budget_exits(o, &w->golden);

@@ -13,6 +13,7 @@
 #include "layout.h"
 #include "loader.h"
 #include "memory.h"
+#include "platform.h"
 #include "run.h"
 #include "campaign_waypoint.h"
 #include "snapshot.h"
@@ -23,11 +24,13 @@ struct worker {
 	size_t file_len;
 	struct image img;
 	struct vm vm;
+	struct platform plat; /* what this KVM does where KVMs differ (@rip, single steps) */
 	struct guest_mem mem;
 	struct layout layout;
 	struct snapshot snap;
 	unsigned last_exit;
 	int null_fd;
+	int step_lock_fd; /* serializes single steps across processes where they interfere */
 	struct campaign_golden golden;
 	uint64_t *trace; /* golden RIP per instruction from the snapshot */
 	uint64_t ntrace;
@@ -40,6 +43,7 @@ struct worker {
 	uint64_t recovery_gpa;
 	uint64_t pool_top;
 	bool fast_forward;    /* experiments may start at a waypoint (not --no-fast-forward) */
+	uint64_t reruns;      /* runs made again because single steps left the golden run */
 	struct waypoints wps; /* taken while tracing the golden run */
 };
 
@@ -56,7 +60,9 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 
 /* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
  * record the RIPs), leaving the stopped run in *r for the caller to free. Fills res if given.
- * Returns -1 if the reset failed (res->detail says why). */
+ * An experiment whose single steps left the golden run before its trigger is run again, up to
+ * CAMP_ATTEMPTS times, then reported as a vmm-error. Returns -1 if the reset failed
+ * (res->detail says why). */
 int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	       struct campaign_result *res, struct run *r);
 

@@ -1,0 +1,179 @@
+/* Measuring the KVM platform's differences on a scratch VM in real mode. */
+#include "platform.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define PROBE_MEM   0x10000u /* one 64 KiB slot at GPA 0, filled with hlt */
+#define PROBE_CODE  0x1000u
+#define PROBE_PORT  0x10u
+#define PROBE_RUNS  16 /* KVM_RUNs any one measurement may take */
+#define OP_HLT	    0xf4
+#define VECTOR_BP   3
+
+/* The probe program (real mode, CS base 0). Offsets of interest: */
+#define AT_OUT	    0x5 /* out %al, %dx */
+#define AT_PAST_OUT 0x6 /* the nop after it */
+#define AT_BREAK    0x7 /* where the hardware breakpoint goes */
+#define AT_INT3	    0x8 /* int3 (with no IVT: reaches hlt if the VMM does not get it) */
+static const uint8_t probe_code[] = {
+    0x90, 0x90,		    /* nop; nop */
+    0xba, PROBE_PORT, 0x00, /* mov $PROBE_PORT, %dx */
+    0xee,		    /* out %al, %dx */
+    0x90, 0x90,		    /* nop; nop */
+    0xcc,		    /* int3 */
+    OP_HLT,
+};
+
+struct probe_vm {
+	int vm_fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint8_t *mem;
+};
+
+static enum vm_err probe_fail(struct vm_error *e, const char *what)
+{
+	e->err = VM_EIOCTL;
+	snprintf(e->detail, sizeof(e->detail), "platform probe: %s: %s", what, strerror(errno));
+	return VM_EIOCTL;
+}
+
+static void probe_close(struct probe_vm *p)
+{
+	if (p->run)
+		munmap(p->run, p->run_size);
+	if (p->mem)
+		munmap(p->mem, PROBE_MEM);
+	if (p->vcpu_fd >= 0)
+		close(p->vcpu_fd);
+	if (p->vm_fd >= 0)
+		close(p->vm_fd);
+}
+
+/* A VM with one vCPU in real mode at CS:IP 0:PROBE_CODE over the probe program. */
+static enum vm_err probe_open(int kvm_fd, struct probe_vm *p, struct vm_error *e)
+{
+	struct kvm_userspace_memory_region slot = {.memory_size = PROBE_MEM};
+	struct kvm_sregs s;
+	int size;
+
+	*p = (struct probe_vm){.vm_fd = -1, .vcpu_fd = -1};
+	p->mem = mmap(NULL, PROBE_MEM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->mem == MAP_FAILED) {
+		p->mem = NULL;
+		return probe_fail(e, "mmap");
+	}
+	memset(p->mem, OP_HLT, PROBE_MEM);
+	memcpy(p->mem + PROBE_CODE, probe_code, sizeof(probe_code));
+	slot.userspace_addr = (uint64_t)(uintptr_t)p->mem;
+	if ((p->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0)) < 0)
+		return probe_fail(e, "KVM_CREATE_VM");
+	if (ioctl(p->vm_fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+		return probe_fail(e, "KVM_SET_USER_MEMORY_REGION");
+	if ((p->vcpu_fd = ioctl(p->vm_fd, KVM_CREATE_VCPU, 0)) < 0)
+		return probe_fail(e, "KVM_CREATE_VCPU");
+	if ((size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0)
+		return probe_fail(e, "KVM_GET_VCPU_MMAP_SIZE");
+	p->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, p->vcpu_fd, 0);
+	if (p->run == MAP_FAILED) {
+		p->run = NULL;
+		return probe_fail(e, "mmap of kvm_run");
+	}
+	p->run_size = (size_t)size;
+	if (ioctl(p->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return probe_fail(e, "KVM_GET_SREGS");
+	s.cs.base = 0;
+	s.cs.selector = 0;
+	return ioctl(p->vcpu_fd, KVM_SET_SREGS, &s) < 0 ? probe_fail(e, "KVM_SET_SREGS") : VM_OK;
+}
+
+/* Put the vCPU back at the start of the program with debug control ctl (DR0 = addr). Any I/O
+ * completion still pending is finished first, so it cannot move the new RIP. */
+static enum vm_err probe_restart(struct probe_vm *p, uint32_t ctl, uint64_t addr,
+				 struct vm_error *e)
+{
+	struct kvm_guest_debug dbg = {.control = ctl};
+	struct kvm_regs regs = {.rip = PROBE_CODE, .rflags = 2, .rsp = PROBE_CODE};
+
+	p->run->immediate_exit = 1;
+	(void)ioctl(p->vcpu_fd, KVM_RUN, 0);
+	p->run->immediate_exit = 0;
+	if (ctl & KVM_GUESTDBG_USE_HW_BP) {
+		dbg.arch.debugreg[0] = addr;
+		dbg.arch.debugreg[7] = 1; /* L0, execute, one byte */
+	}
+	if (ioctl(p->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		return probe_fail(e, "KVM_SET_GUEST_DEBUG");
+	return ioctl(p->vcpu_fd, KVM_SET_REGS, &regs) < 0 ? probe_fail(e, "KVM_SET_REGS") : VM_OK;
+}
+
+/* Run until a debug exit at pc (true) or until anything but a debug or I/O exit stops the
+ * program, or PROBE_RUNS runs (false). -1 if KVM_RUN fails. */
+static int probe_until_debug_at(struct probe_vm *p, uint64_t pc, unsigned exception)
+{
+	for (int i = 0; i < PROBE_RUNS; i++) {
+		if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0)
+			return -1;
+		if (p->run->exit_reason == KVM_EXIT_DEBUG && p->run->debug.arch.pc == pc &&
+		    p->run->debug.arch.exception == exception)
+			return 1;
+		if (p->run->exit_reason != KVM_EXIT_DEBUG && p->run->exit_reason != KVM_EXIT_IO)
+			return 0;
+	}
+	return 0;
+}
+
+/* The four measurements, in order, on one VM. */
+static enum vm_err probe_measure(struct probe_vm *p, struct platform *out, struct vm_error *e)
+{
+	struct kvm_regs regs;
+	enum vm_err err;
+	int r;
+
+	/* RIP at the I/O exit of the `out` */
+	if ((err = probe_restart(p, 0, 0, e)))
+		return err;
+	if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0 || ioctl(p->vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		return probe_fail(e, "KVM_RUN to the out");
+	out->io_rip_after = p->run->exit_reason == KVM_EXIT_IO &&
+			    regs.rip == PROBE_CODE + AT_PAST_OUT;
+	/* single steps: a debug exit past the `out`, after its I/O exit */
+	if ((err = probe_restart(p, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, e)))
+		return err;
+	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_PAST_OUT, 1)) < 0)
+		return probe_fail(e, "KVM_RUN (single steps)");
+	out->step_io_exit = r;
+	/* an execute breakpoint in DR0 */
+	if ((err = probe_restart(p, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+				 PROBE_CODE + AT_BREAK, e)))
+		return err;
+	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_BREAK, 1)) < 0)
+		return probe_fail(e, "KVM_RUN (hardware breakpoint)");
+	out->hw_breakpoint = r;
+	/* int3 intercepted */
+	if ((err = probe_restart(p, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP, 0, e)))
+		return err;
+	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_INT3, VECTOR_BP)) < 0)
+		return probe_fail(e, "KVM_RUN (int3)");
+	out->sw_breakpoint = r;
+	return VM_OK;
+}
+
+enum vm_err platform_probe(int kvm_fd, struct platform *out, struct vm_error *e)
+{
+	struct probe_vm p;
+	enum vm_err err;
+
+	memset(out, 0, sizeof(*out));
+	err = probe_open(kvm_fd, &p, e);
+	if (!err)
+		err = probe_measure(&p, out, e);
+	probe_close(&p);
+	return err;
+}

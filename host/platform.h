@@ -1,0 +1,27 @@
+/* What this KVM does where KVMs differ, measured on a scratch VM rather than assumed from the
+ * host's name: standard KVM on Intel VMX and AMD SVM, the paravirtual kvm_pvm, and KVM nested in
+ * QEMU's emulator differ in the places docs/platforms.md lists. The VMM asks only when a
+ * feature depends on the answer (fault injection's @rip trigger), before its sandbox is on. */
+#ifndef PW_HOST_PLATFORM_H
+#define PW_HOST_PLATFORM_H
+
+#include <stdbool.h>
+
+#include "kvm.h"
+
+struct platform {
+	bool io_rip_after;   /* at KVM_EXIT_IO, RIP is already past the `out` (PVM); standard
+			      * KVM leaves it on the instruction until the next KVM_RUN */
+	bool hw_breakpoint;  /* an execute breakpoint in DR0 (KVM_GUESTDBG_USE_HW_BP) exits; QEMU
+			      * before 9.1 never fires it in a nested guest */
+	bool sw_breakpoint;  /* int3 exits to the VMM with KVM_GUESTDBG_USE_SW_BP instead of
+			      * reaching the guest's IDT */
+	bool step_io_exit;   /* single-stepping an `out` gives its I/O exit and then a debug exit
+			      * past it (standard KVM); PVM gives the I/O exit alone */
+};
+
+/* Measure p on a scratch VM made through kvm_fd (an open /dev/kvm): a few real-mode
+ * instructions, a handful of KVM_RUNs. On error e says which call failed. */
+enum vm_err platform_probe(int kvm_fd, struct platform *p, struct vm_error *e);
+
+#endif
