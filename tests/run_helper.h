@@ -55,6 +55,24 @@ bool kvm_usable(const char **why);
 /* Skip the current test when KVM is unusable, or fail it if REQUIRE_KVM=1 (CI). */
 void require_kvm(void);
 
+/* Platform facts the tests skip on (docs/platforms.md lists each with its evidence). */
+enum platform_quirk {
+	/* QEMU's x86 emulation (every version): a reserved-bit #PF comes with error code RSVD
+	 * alone, where the SDM (vol. 3A, 4.7) makes RSVD imply P. */
+	QUIRK_RSVD_WITHOUT_P,
+	/* QEMU's x86 emulation (7.2 and later): the guest's page-table walk probes every entry
+	 * for writing through the nested page tables, so tables in a read-only memslot
+	 * (--protect-pt) fault at the first walk, A/D bits preset or not. */
+	QUIRK_WALK_WRITES_TABLES,
+};
+
+/* True if KVM here runs nested in QEMU's software emulation (TCG): CPUID leaf 0x40000000
+ * signs "TCGTCGTCGTCG", as in the VM of scripts/kvm-vm. */
+bool platform_is_qemu_tcg(void);
+
+/* Skip the current test where quirk q of the platform makes its assertion wrong, naming it. */
+void skip_on_quirk(enum platform_quirk q);
+
 /* The whole file at path, NUL-terminated (fails the test if unreadable). */
 char *read_text(const char *path);
 

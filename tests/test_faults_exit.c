@@ -57,6 +57,7 @@ Test(faults_exit, unbacked_read_vmm_mode)
 /* A write to the guest's own PML4 under --protect-pt. */
 Test(faults_exit, page_table_write_is_readonly)
 {
+	skip_on_quirk(QUIRK_WALK_WRITES_TABLES);
 	struct frun fr = run_guest_opt("--protect-pt", "pt_write.bin", NULL);
 	const struct jfault *f = exit_fault(&fr, "ept-readonly");
 

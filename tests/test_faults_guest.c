@@ -97,6 +97,7 @@ Test(faults_guest, high_guard)
  * has 52 address bits), a read through it is P|RSVD. */
 Test(faults_guest, reserved_bit)
 {
+	skip_on_quirk(QUIRK_RSVD_WITHOUT_P);
 	struct frun fr = run_guest("fault_rsvd.bin", NULL);
 	const struct jfault *f =
 	    assert_crash(&fr, "reserved-bit", VECTOR_PF, PF_ERR_P | PF_ERR_RSVD);
@@ -108,6 +109,7 @@ Test(faults_guest, reserved_bit)
 
 Test(faults_guest, reserved_bit_pml4_ps)
 {
+	skip_on_quirk(QUIRK_RSVD_WITHOUT_P);
 	struct frun fr = run_guest("fault_rsvd.bin", "pml4-ps");
 	const struct jfault *f =
 	    assert_crash(&fr, "reserved-bit", VECTOR_PF, PF_ERR_P | PF_ERR_RSVD);

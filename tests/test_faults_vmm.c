@@ -88,6 +88,7 @@ Test(faults_vmm, high_guard)
 
 Test(faults_vmm, reserved_bit)
 {
+	skip_on_quirk(QUIRK_RSVD_WITHOUT_P);
 	struct frun fr = run_vmm("fault_rsvd.bin", NULL);
 	const struct jfault *f = crash(&fr, "reserved-bit", VECTOR_PF, PF_ERR_P | PF_ERR_RSVD);
 

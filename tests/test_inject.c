@@ -443,6 +443,7 @@ Test(inject_run, protect_pt_holds_in_the_experiment)
 	struct proc_result pt, plain;
 
 	require_kvm();
+	skip_on_quirk(QUIRK_WALK_WRITES_TABLES);
 	snprintf(spec, sizeof(spec), "reg:rsp:bit=16@rip=0x%" PRIx64, at);
 	pt = vmm_run("--protect-pt", "--inject", spec, guest("inject_target.elf"), NULL);
 	plain = vmm_run("--inject", spec, guest("inject_target.elf"), NULL);
