@@ -13,7 +13,8 @@ static enum vm_err vcpu_extra_msr_fail(struct vm_error *e, const char *what)
 	return VM_EIOCTL;
 }
 
-/* MSRs a guest can write that change how it runs; each is kept only if KVM reads it back. */
+/* MSRs a guest can write that change how it runs; each is kept only if KVM reads it back
+ * (and for DEBUGCTL, only if a write sticks: see vcpu_extra_writable). */
 static const uint32_t vcpu_extra_msr_list[] = {
     0x1d9,	/* IA32_DEBUGCTL: BTF changes what a single step is */
     0x1a0,	/* IA32_MISC_ENABLE */
@@ -39,6 +40,36 @@ static struct kvm_msrs *vcpu_extra_msrs(struct vcpu_extra *x)
 	return (struct kvm_msrs *)(void *)x->msrs;
 }
 
+#define MSR_DEBUGCTL	  0x1d9
+#define MSR_DEBUGCTL_BTF (1ull << 1)
+
+/* KVM on AMD without LBR virtualization ignores writes to DEBUGCTL (logging "Unhandled WRMSR"
+ * each time): the guest cannot change it there either, so a reset need not restore it. True if
+ * setting BTF reads back; the value read first is put back. */
+static bool vcpu_extra_writable(struct vm *vm, uint32_t index)
+{
+	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = {0};
+	struct kvm_msrs *one = (struct kvm_msrs *)(void *)buf;
+	uint64_t was;
+	bool sticks;
+
+	if (index != MSR_DEBUGCTL)
+		return true;
+	one->nmsrs = 1;
+	one->entries[0].index = index;
+	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) != 1)
+		return false;
+	was = one->entries[0].data;
+	one->entries[0].data = was ^ MSR_DEBUGCTL_BTF;
+	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, one) != 1)
+		return false;
+	one->entries[0].data = 0;
+	sticks = ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) == 1 &&
+		 one->entries[0].data == (was ^ MSR_DEBUGCTL_BTF);
+	one->entries[0].data = was;
+	return ioctl(vm->vcpu_fd, KVM_SET_MSRS, one) == 1 && sticks;
+}
+
 /* Probe the capabilities and the readable MSRs into x. */
 static void vcpu_extra_probe(struct vm *vm, struct vcpu_extra *x)
 {
@@ -56,7 +87,8 @@ static void vcpu_extra_probe(struct vm *vm, struct vcpu_extra *x)
 		one->nmsrs = 1;
 		one->entries[0].index = vcpu_extra_msr_list[i];
 
-		if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) == 1)
+		if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) == 1 &&
+		    vcpu_extra_writable(vm, vcpu_extra_msr_list[i]))
 			vcpu_extra_msrs(x)->entries[n++].index = vcpu_extra_msr_list[i];
 	}
 	vcpu_extra_msrs(x)->nmsrs = n;
