@@ -178,15 +178,32 @@ static int run_timer_arm(struct run *r, struct run_timer_saved *old)
 	return 0;
 }
 
+/* Put back the action of sig after its timer was stopped. A signal the timer raised just before
+ * may still be pending (valgrind delivers signals late): it is taken here, while blocked, so
+ * that it neither meets the default action (which kills) nor a later run's handler. */
+static void run_timer_restore(int sig, const struct sigaction *old)
+{
+	static const struct timespec now = {0, 0};
+	sigset_t one, mask;
+
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_BLOCK, &one, &mask);
+	while (sigtimedwait(&one, NULL, &now) == sig)
+		;
+	sigaction(sig, old, NULL);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+}
+
 static void run_timer_disarm(struct run *r, const struct run_timer_saved *old)
 {
 	if (r->cfg.timeout > 0) {
 		run_itimer(ITIMER_REAL, 0);
-		sigaction(SIGALRM, &old->alrm, NULL);
+		run_timer_restore(SIGALRM, &old->alrm);
 	}
 	if (r->cfg.cpu_budget > 0) {
 		run_itimer(ITIMER_PROF, 0);
-		sigaction(SIGPROF, &old->prof, NULL);
+		run_timer_restore(SIGPROF, &old->prof);
 	}
 	run_timer_kick = NULL;
 }
