@@ -10,6 +10,20 @@ CC := gcc
 endif
 
 CFLAGS ?= -O2 -g
+
+# Where commands that need KVM run (the demo, the test suite, valgrind): KVM=auto runs them here
+# when /dev/kvm works and otherwise in the VM of scripts/kvm-vm (a KVM host emulated by QEMU),
+# saying so in one line; KVM=native always here; KVM=vm always in the VM.
+KVM ?= auto
+ifeq ($(KVM),auto)
+ON_KVM := scripts/kvm-vm --
+else ifeq ($(KVM),vm)
+ON_KVM := scripts/kvm-vm --vm --
+else ifeq ($(KVM),native)
+ON_KVM :=
+else
+$(error KVM must be auto, native or vm, not '$(KVM)')
+endif
 HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include -Ihost -Ifuzz $(CFLAGS)
 GUEST_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -MMD -MP \
 	-ffreestanding -mno-red-zone -mgeneral-regs-only -fno-pie -fno-stack-protector \
@@ -145,7 +159,7 @@ guest: $(LIBGUEST) $(LIBPAGING_GUEST)
 	@echo "built $(OUT)"
 
 run: all
-	./vmm guest.bin
+	$(ON_KVM) ./vmm guest.bin
 
 # ---- tests ----
 $(TEST_BIN): $(TEST_OBJ) $(LIBVMM) $(LIBPAGING)
@@ -161,7 +175,14 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-run
 test-run: build $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS)
 	$(FREESTANDING_TEST) --jobs 2
-	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $(TEST_BIN) --jobs 2
+	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) $(ON_KVM) $(TEST_BIN) --jobs 2
+
+# scripts/kvm-vm's own contract, checked in its VM whether or not /dev/kvm works here (boots the
+# VM a few times: about a minute under emulation).
+.PHONY: test-kvm-vm
+test-kvm-vm:
+	@scripts/deps.sh build
+	tests/kvm-vm.sh
 
 # ---- sanitizers: the host side with ASan+UBSan in $(O)/asan, the whole suite against it ----
 # ./vmm is the sanitized one while this runs, and rebuilt plainly afterwards. Leak checking is
@@ -187,6 +208,9 @@ test-clang: deps-clang
 # valgrind on ./vmm with the demo guest, a crashing one and a small campaign (its workers too);
 # see docs/security.md for why KVM's ioctls need the suppressions in tests/valgrind.supp.
 valgrind: build $(B)/tests/guests/triple.bin $(B)/tests/guests/workload.elf
+	$(ON_KVM) $(MAKE) --no-print-directory valgrind-run
+.PHONY: valgrind-run
+valgrind-run:
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 		--suppressions=tests/valgrind.supp ./vmm -q --no-sandbox guest.bin >/dev/null
 	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
