@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +17,7 @@
 #include "disasm.h"
 #include "hypercall.h"
 #include "platform.h"
+#include "steplock.h"
 #include "sandbox.h"
 #include "status.h"
 #include "trapstubs.h"
@@ -90,38 +90,14 @@ static void exp_fire(struct exp *x, struct run *r)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "injection failed: %s", x->why);
 }
 
-/* On a KVM whose hardware breakpoints do not fire, QEMU before 9.1 runs the nested guests,
- * and it mixes up the single steps of concurrent VMs: one's steps are lost or land in the host
- * kernel, which can crash (docs/platforms.md). There only one process single-steps at a time,
- * under an flock on a file every worker opens (before its sandbox); -1 where none is needed. */
-#define CAMP_STEP_LOCK "pagewarden-single-step.lock"
-
-static int camp_step_lock_open(const struct platform *plat)
-{
-	static const char *const dirs[] = {"/dev/shm", "/tmp"};
-	char path[64];
-	int fd = -1;
-
-	if (plat->hw_breakpoint)
-		return -1;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dirs[i], CAMP_STEP_LOCK);
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-	}
-	return fd;
-}
-
-/* Take (on) or release the single-step lock, if the worker has one. A run that single-stepped
- * keeps it to its end: guests stopped after their steps hung there too when another VM stepped
- * meanwhile. */
+/* Take (on) or release the single-step lock (host/steplock.h), if the worker has one. A run
+ * that single-stepped keeps it to its end: guests stopped after their steps hung there too when
+ * another VM stepped meanwhile. */
 static void exp_step_lock(struct exp *x, bool on)
 {
-	int fd = x->w->step_lock_fd;
-
-	if (fd < 0 || x->step_locked == on)
+	if (x->step_locked == on)
 		return;
-	while (flock(fd, on ? LOCK_EX : LOCK_UN) < 0 && errno == EINTR)
-		;
+	steplock_hold(x->w->step_lock_fd, on);
 	x->step_locked = on;
 }
 
@@ -348,7 +324,7 @@ static int worker_build(struct worker *w, const struct campaign_opts *o, char *m
 		snprintf(msg, n, "%s", ve.detail);
 		return PW_STATUS_INTERNAL;
 	}
-	w->step_lock_fd = camp_step_lock_open(&w->plat);
+	w->step_lock_fd = steplock_open();
 	lo.has_1g = w->vm.has_1g, lo.maxphyaddr = w->vm.maxphyaddr;
 	if (guest_mem_alloc(&w->mem, o->mem) || layout_build(&w->mem, &w->img, &lo, &w->layout) ||
 	    image_load(&w->img, &w->mem, &ie)) {

@@ -46,6 +46,12 @@ const char *exitfault_shutdown(struct run *r)
 	    .gva = s ? s->cr2 : 0,
 	};
 
+	if (r->vcpu_reset && !r->replayed) { /* what was read is the reset state, not the fault's */
+		f.rip = f.rsp = f.gva = 0;
+		f.diagnosis = r->replay_note;
+		fault_list_append(&r->faults, &f);
+		return f.diagnosis;
+	}
 	f.diagnosis = s ? exitfault_diagnose(r, s, f.rsp) : "registers unavailable";
 	if (s)
 		f.gpa_valid = guest_pt_translate(&r->gpt, s->cr3, f.gva, &f.gpa);

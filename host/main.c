@@ -18,10 +18,12 @@
 #include "loader.h"
 #include "memory.h"
 #include "options.h"
+#include "replay.h"
 #include "report.h"
 #include "run.h"
 #include "sandbox.h"
 #include "status.h"
+#include "steplock.h"
 #include "trapstubs.h"
 
 struct vmm {
@@ -33,6 +35,7 @@ struct vmm {
 	struct vm vm;
 	struct guest_mem mem;
 	struct layout layout;
+	struct replay_src replay; /* the build's inputs, for a triple fault KVM reset (AMD) */
 	struct run run;
 };
 
@@ -98,6 +101,7 @@ static int vmm_build_guest(struct vmm *v)
 	enum mem_err me;
 	enum layout_err le;
 
+	v->replay = (struct replay_src){.img = &v->img, .lo = lo, .step_lock_fd = -1};
 	me = guest_mem_alloc(&v->mem, v->o.mem);
 	if (me) {
 		fprintf(stderr, "vmm: guest RAM (%llu bytes): %s\n", (unsigned long long)v->o.mem,
@@ -160,6 +164,8 @@ static int vmm_run(struct vmm *v)
 		layout_dump_pt(&v->layout, stdout);
 	fflush(stdout); /* the guest's console bypasses stdio */
 	run_init(&v->run, &v->vm, &v->mem, &v->layout, &cfg);
+	v->run.replay = &v->replay;
+	v->replay.step_lock_fd = steplock_open(); /* before the sandbox, which forbids open */
 	/* The crash report disassembles RIP, and the sandbox forbids loading capstone later. That
 	 * costs ~0.5 ms, a third of a boot, so it is paid only when a person reads the report
 	 * (stderr is a terminal); -q prints no report, and without the sandbox capstone loads when
@@ -195,6 +201,8 @@ static int vmm_main(struct vmm *v)
 	if (v->json && v->json != stdout)
 		fclose(v->json);
 	run_free(&v->run);
+	if (v->replay.step_lock_fd >= 0)
+		close(v->replay.step_lock_fd);
 	vm_close(&v->vm);
 	guest_mem_free(&v->mem);
 	free(v->file);
@@ -247,6 +255,7 @@ int main(int argc, char **argv)
 		return PW_STATUS_INTERNAL;
 	}
 	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
+	v->replay.step_lock_fd = -1;
 	if (argc > 1 && strcmp(argv[1], "campaign") == 0) {
 		free(v);
 		return vmm_campaign(argc - 1, argv + 1);

@@ -1,6 +1,7 @@
 /* Measuring the KVM platform's differences on a scratch VM in real mode. */
 #include "platform.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define CPUID_HV_BIT	  (1u << 31) /* CPUID 1 ECX: running under a hypervisor */
+#define CPUID_HV_VENDOR	  0x40000000u
 #define PROBE_MEM   0x10000u /* one 64 KiB slot at GPA 0, filled with hlt */
 #define PROBE_CODE  0x1000u
 #define PROBE_PORT  0x10u
@@ -163,6 +166,21 @@ static enum vm_err probe_measure(struct probe_vm *p, struct platform *out, struc
 		return probe_fail(e, "KVM_RUN (int3)");
 	out->sw_breakpoint = r;
 	return VM_OK;
+}
+
+bool platform_in_qemu_tcg(void)
+{
+	unsigned a, b, c, d;
+	char sig[13] = {0};
+
+	__cpuid(1, a, b, c, d);
+	if (!(c & CPUID_HV_BIT))
+		return false;
+	__cpuid(CPUID_HV_VENDOR, a, b, c, d);
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	return strcmp(sig, "TCGTCGTCGTCG") == 0;
 }
 
 enum vm_err platform_probe(int kvm_fd, struct platform *out, struct vm_error *e)

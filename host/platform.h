@@ -20,6 +20,10 @@ struct platform {
 			      * past it (standard KVM); PVM gives the I/O exit alone */
 };
 
+/* True if KVM here runs nested in QEMU's software emulation (TCG): CPUID leaf 0x40000000 of
+ * this machine signs "TCGTCGTCGTCG", as in the VM of scripts/kvm-vm. No VM needed. */
+bool platform_in_qemu_tcg(void);
+
 /* Measure p on a scratch VM made through kvm_fd (an open /dev/kvm): a few real-mode
  * instructions, a handful of KVM_RUNs. On error e says which call failed. */
 enum vm_err platform_probe(int kvm_fd, struct platform *p, struct vm_error *e);

@@ -185,6 +185,8 @@ void report_crash(FILE *f, struct run *r)
 
 	fprintf(f, "  exit %s (%s), after %llu exits\n", vm_exit_name(r->last_exit),
 		run_stop_name(r->stop), (unsigned long long)r->nexits);
+	if (r->replay_note[0])
+		fprintf(f, "  %s\n", r->replay_note);
 	if (!g || !s) {
 		fputs("  registers unavailable (KVM_GET_REGS/KVM_GET_SREGS failed)\n", f);
 		return;

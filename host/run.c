@@ -11,6 +11,7 @@
 
 #include "exitfault.h"
 #include "hypercall.h"
+#include "replay.h"
 #include "report.h"
 #include "status.h"
 
@@ -108,6 +109,14 @@ const struct kvm_sregs *run_sregs(struct run *r)
 uint64_t run_guest_exits(const struct run *r)
 {
 	return r->nexits - r->exits[KVM_EXIT_DEBUG];
+}
+
+uint64_t run_elapsed_ns(const struct run *r)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - r->start_ns;
 }
 
 uint64_t run_rip(struct run *r)
@@ -266,11 +275,52 @@ static void run_mmio(struct run *r)
 		  (unsigned long long)run_rip(r));
 }
 
+/* At a shutdown where KVM reset the vCPU (AMD), replay the run to the faulting instruction and
+ * put its registers in the run's cache, where the report and the diagnosis read them. */
+static void run_replay_if_reset(struct run *r)
+{
+	const struct kvm_regs *g = run_regs(r);
+	const struct kvm_sregs *s = run_sregs(r);
+	struct replay_state st;
+	enum replay_err err;
+	char why[160];
+
+	if (!g || !s || !replay_vcpu_was_reset(g, s))
+		return;
+	r->vcpu_reset = true;
+	if (!r->replay) {
+		snprintf(r->replay_note, sizeof(r->replay_note),
+			 "registers lost: KVM reset the vCPU at the shutdown (AMD)");
+		return;
+	}
+	err = replay_triple_fault(r, r->replay, &st, why, sizeof(why));
+	if (err) {
+		snprintf(r->replay_note, sizeof(r->replay_note),
+			 "registers lost: KVM reset the vCPU at the shutdown (AMD), and the replay "
+			 "failed: %s%s%s",
+			 replay_strerror(err), why[0] ? ": " : "", why);
+		return;
+	}
+	r->regs = st.regs;
+	r->sregs = st.sregs;
+	r->regs_valid = r->sregs_valid = true;
+	r->replayed = true;
+	snprintf(r->replay_note, sizeof(r->replay_note),
+		 "registers replayed: KVM reset the vCPU at the shutdown (AMD); the run was "
+		 "replayed to the faulting instruction (%llu steps after the last exit)%s",
+		 (unsigned long long)st.steps, st.probed ? ", CR2 that of its first exception" : "");
+}
+
 static void run_shutdown(struct run *r)
 {
-	const struct kvm_sregs *s = run_sregs(r);
-	uint64_t cr2 = s ? s->cr2 : 0;
-	const char *why = exitfault_shutdown(r);
+	const struct kvm_sregs *s;
+	uint64_t cr2;
+	const char *why;
+
+	run_replay_if_reset(r);
+	s = run_sregs(r);
+	cr2 = s ? s->cr2 : 0;
+	why = exitfault_shutdown(r);
 
 	r->walk_what = "CR2";
 	r->walk_addr = cr2;
@@ -432,7 +482,7 @@ enum run_stop run_guest(struct run *r)
 		r->budget_pending = false;
 		run_budget_start(r);
 	}
-	start = run_clock_ns(CLOCK_MONOTONIC);
+	start = r->start_ns = run_clock_ns(CLOCK_MONOTONIC);
 	cpu = run_clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	while (r->stop == RUN_STOP_NONE)
 		run_once(r);

@@ -13,6 +13,8 @@
 #include "layout.h"
 #include "memory.h"
 
+struct replay_src;
+
 /* Why the run stopped. Each has a name (reports, JSON) and an exit status (run_status). */
 enum run_stop {
 	RUN_STOP_NONE = 0,	/* still running */
@@ -60,6 +62,9 @@ struct run {
 	 * if it handled the exit itself (host/campaign.c, fault injection) */
 	bool (*exit_hook)(struct run *r, void *arg);
 	void *exit_hook_arg;
+	/* optional, set after run_init: how to build the guest again, for a triple fault whose
+	 * registers KVM reset (host/replay.h); NULL: no replay */
+	const struct replay_src *replay;
 
 	/* outcome */
 	enum run_stop stop;
@@ -79,6 +84,10 @@ struct run {
 	struct guest_pt gpt;   /* the guest's tables as the VMM walks and grows them */
 	bool vmm_wrote_ram;    /* --faults=vmm wrote guest RAM: the heap's tables or the recovery
 				* record (a snapshot reset must restore them: KVM does not log it) */
+	bool vcpu_reset;       /* KVM reset the vCPU at the shutdown (AMD): registers lost */
+	bool replayed;	       /* ... and a replay found them again (regs, sregs below) */
+	char replay_note[320]; /* what the crash report says about it */
+	uint64_t start_ns;     /* CLOCK_MONOTONIC at the first KVM_RUN */
 	const char *walk_what; /* the address the crash report walks: "CR2", "GPA", "RIP" */
 	uint64_t walk_addr;
 
@@ -122,6 +131,9 @@ const struct kvm_sregs *run_sregs(struct run *r);
 /* Exits the guest caused: all but KVM_EXIT_DEBUG, which only the VMM's own guest debugging
  * (single steps, breakpoints) produces. */
 uint64_t run_guest_exits(const struct run *r);
+
+/* Nanoseconds since the run's first KVM_RUN. */
+uint64_t run_elapsed_ns(const struct run *r);
 
 /* RIP now (0 if it cannot be read): for messages. */
 uint64_t run_rip(struct run *r);

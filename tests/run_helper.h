@@ -66,10 +66,6 @@ enum platform_quirk {
 	QUIRK_WALK_WRITES_TABLES,
 };
 
-/* True if KVM here runs nested in QEMU's software emulation (TCG): CPUID leaf 0x40000000
- * signs "TCGTCGTCGTCG", as in the VM of scripts/kvm-vm. */
-bool platform_is_qemu_tcg(void);
-
 /* Skip the current test where quirk q of the platform makes its assertion wrong, naming it. */
 void skip_on_quirk(enum platform_quirk q);
 

@@ -2,7 +2,8 @@
  * links every tests/test_*.c into the one Criterion binary. */
 #include "run_helper.h"
 
-#include <cpuid.h>
+#include "platform.h"
+
 #include <criterion/criterion.h>
 #include <grp.h>
 #include <errno.h>
@@ -286,21 +287,6 @@ void require_kvm(void)
 	cr_skip_test("needs KVM: %s (set REQUIRE_KVM=1 to make this a failure)", why);
 }
 
-bool platform_is_qemu_tcg(void)
-{
-	unsigned a, b, c, d;
-	char sig[13] = {0};
-
-	__cpuid(1, a, b, c, d);
-	if (!(c & (1u << 31))) /* no hypervisor */
-		return false;
-	__cpuid(0x40000000, a, b, c, d);
-	memcpy(sig, &b, 4);
-	memcpy(sig + 4, &c, 4);
-	memcpy(sig + 8, &d, 4);
-	return strcmp(sig, "TCGTCGTCGTCG") == 0;
-}
-
 void skip_on_quirk(enum platform_quirk q)
 {
 	static const char *const why[] = {
@@ -310,7 +296,7 @@ void skip_on_quirk(enum platform_quirk q)
 					 "intent, so --protect-pt tables fault at the first walk",
 	};
 
-	if (platform_is_qemu_tcg())
+	if (platform_in_qemu_tcg())
 		cr_skip_test("KVM nested in QEMU TCG: %s (docs/platforms.md)", why[q]);
 }
 
