@@ -156,6 +156,7 @@ static int vmm_run(struct vmm *v)
 	    .log = stderr,
 	    .console_limit = v->o.console_limit,
 	    .max_exits = v->o.max_exits,
+	    .replay_always = v->o.replay_triple_fault,
 	};
 	enum sandbox_err se;
 	int status;

@@ -24,6 +24,7 @@ enum {
 	OPT_CONSOLE_LIMIT,
 	OPT_MAX_EXITS,
 	OPT_NO_SANDBOX,
+	OPT_REPLAY,
 };
 
 /* "+": stop at the first non-option (IMAGE); ":": report a missing value as ':'. */
@@ -44,6 +45,7 @@ static const struct option opt_long[] = {
     {"console-limit", required_argument, NULL, OPT_CONSOLE_LIMIT},
     {"max-exits", required_argument, NULL, OPT_MAX_EXITS},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+    {"replay-triple-fault", no_argument, NULL, OPT_REPLAY},
     {NULL, 0, NULL, 0},
 };
 
@@ -193,6 +195,9 @@ static enum opt_err opt_apply(int c, const char *arg, struct options *o, struct 
 	case OPT_NO_SANDBOX:
 		o->no_sandbox = true;
 		return OPT_OK;
+	case OPT_REPLAY:
+		o->replay_triple_fault = true;
+		return OPT_OK;
 	}
 	return opt_fail(e, "internal error: option %d not handled", c);
 }
@@ -261,6 +266,8 @@ void options_usage(FILE *f, const char *prog)
 		"                       of console output (default 16M; 0: no limit)\n"
 		"      --max-exits N    stop the guest at VM exit N+1 (default: no limit)\n"
 		"      --no-sandbox     do not confine the VMM with seccomp during the run\n"
+		"      --replay-triple-fault  find a triple fault's registers by replaying the run\n"
+		"                       even where KVM kept them, and check they agree\n"
 		"  -h, --help           show this help\n"
 		"      --version        show the version\n"
 		"\n"

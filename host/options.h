@@ -32,6 +32,7 @@ struct options {
 	uint64_t console_limit;	      /* --console-limit SIZE; 0 = none */
 	uint64_t max_exits;	      /* --max-exits N; 0 = none */
 	bool no_sandbox;	      /* --no-sandbox */
+	bool replay_triple_fault;     /* --replay-triple-fault */
 	const char *image;	      /* the first non-option argument */
 	char cmdline[PW_CMDLINE_MAX]; /* the arguments after IMAGE, joined by spaces */
 };

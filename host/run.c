@@ -276,18 +276,24 @@ static void run_mmio(struct run *r)
 }
 
 /* At a shutdown where KVM reset the vCPU (AMD), replay the run to the faulting instruction and
- * put its registers in the run's cache, where the report and the diagnosis read them. */
+ * put its registers in the run's cache, where the report and the diagnosis read them. With
+ * cfg.replay_always, replay where KVM kept them too, and say whether both agree. */
 static void run_replay_if_reset(struct run *r)
 {
 	const struct kvm_regs *g = run_regs(r);
 	const struct kvm_sregs *s = run_sregs(r);
+	struct kvm_regs kept_regs;
+	struct kvm_sregs kept_sregs;
 	struct replay_state st;
 	enum replay_err err;
 	char why[160];
 
-	if (!g || !s || !replay_vcpu_was_reset(g, s))
+	if (!g || !s)
 		return;
-	r->vcpu_reset = true;
+	r->vcpu_reset = replay_vcpu_was_reset(g, s);
+	if (!r->vcpu_reset && !r->cfg.replay_always)
+		return;
+	kept_regs = *g, kept_sregs = *s;
 	if (!r->replay) {
 		snprintf(r->replay_note, sizeof(r->replay_note),
 			 "registers lost: KVM reset the vCPU at the shutdown (AMD)");
@@ -296,8 +302,8 @@ static void run_replay_if_reset(struct run *r)
 	err = replay_triple_fault(r, r->replay, &st, why, sizeof(why));
 	if (err) {
 		snprintf(r->replay_note, sizeof(r->replay_note),
-			 "registers lost: KVM reset the vCPU at the shutdown (AMD), and the replay "
-			 "failed: %s%s%s",
+			 "registers %s: the replay failed: %s%s%s",
+			 r->vcpu_reset ? "lost (KVM reset the vCPU at the shutdown, AMD)" : "as KVM kept them",
 			 replay_strerror(err), why[0] ? ": " : "", why);
 		return;
 	}
@@ -305,10 +311,23 @@ static void run_replay_if_reset(struct run *r)
 	r->sregs = st.sregs;
 	r->regs_valid = r->sregs_valid = true;
 	r->replayed = true;
-	snprintf(r->replay_note, sizeof(r->replay_note),
-		 "registers replayed: KVM reset the vCPU at the shutdown (AMD); the run was "
-		 "replayed to the faulting instruction (%llu steps after the last exit)%s",
-		 (unsigned long long)st.steps, st.probed ? ", CR2 that of its first exception" : "");
+	if (r->vcpu_reset)
+		snprintf(r->replay_note, sizeof(r->replay_note),
+			 "registers replayed: KVM reset the vCPU at the shutdown (AMD); the run was "
+			 "replayed to the faulting instruction (%llu steps after the last exit)%s",
+			 (unsigned long long)st.steps,
+			 st.probed ? ", CR2 that of its first exception" : "");
+	else
+		snprintf(r->replay_note, sizeof(r->replay_note),
+			 "registers replayed (%llu steps after the last exit); KVM kept them too, "
+			 "and RIP, RSP, CR2 and IDTR %s",
+			 (unsigned long long)st.steps,
+			 kept_regs.rip == st.regs.rip && kept_regs.rsp == st.regs.rsp &&
+				 kept_sregs.cr2 == st.sregs.cr2 &&
+				 kept_sregs.idt.base == st.sregs.idt.base &&
+				 kept_sregs.idt.limit == st.sregs.idt.limit
+			     ? "agree"
+			     : "DIFFER");
 }
 
 static void run_shutdown(struct run *r)

@@ -46,6 +46,8 @@ struct run_config {
 	uint64_t max_exits;	/* VM exits the guest may take; 0 = no limit */
 	double cpu_budget;	/* CPU seconds the run may use after run_budget_start (fault
 				 * injection's hang budget); 0 = none */
+	bool replay_always;	/* replay a triple fault even when KVM kept the registers, and
+				 * compare (--replay-triple-fault) */
 };
 
 /* Exit reasons counted one by one; rarer, larger reasons share the last slot. */

@@ -109,3 +109,42 @@ Test(faults_exit, triple_fault_stack_overflow_vmm_mode)
 {
 	stack_no_ist("--faults=vmm");
 }
+
+/* The "faults" array of a --json - report on stdout (fails the test if there is none). */
+static char *faults_json(const struct proc_result *r)
+{
+	const char *p = strstr(r->out, "\"faults\": [");
+	const char *end = p ? strchr(p, ']') : NULL;
+
+	cr_assert(p && end, "no faults array:\n%s\n%s", r->out, r->err);
+	return strndup(p, (size_t)(end - p + 1));
+}
+
+/* --replay-triple-fault finds the registers by replaying the run, as ./vmm does where KVM resets
+ * the vCPU at a shutdown (AMD): the triple fault it reports (RIP, RSP, CR2, diagnosis) must be
+ * the one the plain run reports, and where KVM kept the registers the two must agree. */
+static void replay_matches(const char *mode, const char *name)
+{
+	struct proc_result plain = vmm_run("-q", "--json", "-", mode, guest(name), NULL);
+	struct proc_result replay =
+	    vmm_run("--json", "-", "--replay-triple-fault", mode, guest(name), NULL);
+	char *a = faults_json(&plain), *b = faults_json(&replay);
+
+	cr_assert_eq(replay.status, PW_STATUS_CRASH, "status %d: %s", replay.status, replay.err);
+	cr_assert(strstr(replay.err, "  registers replayed "), "%s", replay.err);
+	cr_assert(!strstr(replay.err, "DIFFER"), "%s", replay.err);
+	cr_assert(strstr(a, "\"kind\": \"triple-fault\""), "%s", a);
+	cr_assert_str_eq(a, b);
+	free(a);
+	free(b);
+	proc_result_free(&plain);
+	proc_result_free(&replay);
+}
+
+Test(faults_exit, triple_fault_replay_matches_the_run)
+{
+	replay_matches("--faults=guest", "triple.bin");
+	replay_matches("--faults=vmm", "triple.bin");
+	replay_matches("--faults=guest", "triple_stack.bin");
+	replay_matches("--faults=vmm", "triple_stack.bin");
+}
