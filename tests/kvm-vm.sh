@@ -26,6 +26,9 @@ no_qemu_left() {
 	! pgrep -f "qemu-system-x86_64.*kvm-vm" >/dev/null
 }
 
+# Fetch and build what the VM needs first (its messages are not the command's).
+$vm --vm -q -- true || { echo "FAIL the VM does not run at all"; exit 1; }
+
 # Status, the two streams, the working directory, a file written inside, the environment.
 out=$(cd "$tmp" && PW_TEST_EXPORTED=yes $vm --vm -q -- env PW_TEST_ARG=1 sh -c \
 	'echo "out $PWD $PW_TEST_EXPORTED $PW_TEST_ARG"; echo err >&2; echo written >inside.txt;
