@@ -294,6 +294,8 @@ void skip_on_quirk(enum platform_quirk q)
 				     "code 0x8; the SDM requires 0x9)",
 	    [QUIRK_WALK_WRITES_TABLES] = "QEMU's emulation walks guest page tables with write "
 					 "intent, so --protect-pt tables fault at the first walk",
+	    [QUIRK_CPU_TIME_VARIES] = "a guest's CPU time under QEMU's JIT varies 2x between "
+				      "processes, so the automatic hang budget does not reproduce",
 	};
 
 	if (platform_in_qemu_tcg())
