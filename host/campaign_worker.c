@@ -75,7 +75,7 @@ static int camp_set_debug(struct vm *vm, uint32_t control, uint64_t addr)
 		dbg.arch.debugreg[0] = addr;
 		dbg.arch.debugreg[7] = 1; /* L0, execute, length 1 */
 	}
-	return ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg);
+	return vm_set_guest_debug(vm, &dbg);
 }
 
 /* Apply the experiment's injection now. */

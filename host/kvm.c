@@ -313,6 +313,21 @@ enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, con
 	return vm_fail(e, VM_EIOCTL, "%s: %s", name, strerror(errno));
 }
 
+int vm_set_guest_debug(struct vm *vm, const struct kvm_guest_debug *dbg)
+{
+	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, dbg) < 0)
+		return -1;
+	vm->debug = *dbg;
+	return 0;
+}
+
+int vm_set_regs(struct vm *vm, const struct kvm_regs *regs)
+{
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
+		return -1;
+	return vm->debug.control & KVM_GUESTDBG_SINGLESTEP ? vm_set_guest_debug(vm, &vm->debug) : 0;
+}
+
 enum vm_err vm_complete_exit(struct vm *vm, unsigned last_exit, struct vm_error *e)
 {
 	int ret;

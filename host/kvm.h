@@ -36,6 +36,7 @@ struct vm {
 	bool has_xsave;		 /* KVM_CAP_XSAVE: KVM_GET/SET_XSAVE (snapshots) */
 	bool has_xcrs;		 /* KVM_CAP_XCRS */
 	bool has_debugregs;	 /* KVM_CAP_DEBUGREGS */
+	struct kvm_guest_debug debug; /* the guest debug control last set (vm_set_guest_debug) */
 };
 
 enum vm_err {
@@ -97,6 +98,14 @@ enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, con
 
 /* vm_vcpu_ioctl naming the request after its macro (KVM_GET_REGS). */
 #define VCPU_IOCTL(vm, req, arg, e) vm_vcpu_ioctl((vm), (req), (arg), #req, (e))
+
+/* KVM_SET_GUEST_DEBUG with dbg, kept in vm->debug. Returns the ioctl's result (errno set). */
+int vm_set_guest_debug(struct vm *vm, const struct kvm_guest_debug *dbg);
+
+/* KVM_SET_REGS with regs. While single-stepping, guest debug is set again: standard KVM arms a
+ * step for the RIP it had when guest debug was set, and drops TF from RFLAGS written at any
+ * other RIP, so a VMM that moves RIP mid-trace would stop stepping (PVM keeps it). */
+int vm_set_regs(struct vm *vm, const struct kvm_regs *regs);
 
 /* Finish what KVM left pending at exit last_exit without entering the guest (KVM_RUN with
  * immediate_exit). At an I/O or MMIO exit, standard KVM completes the instruction, for an `out`

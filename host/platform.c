@@ -63,7 +63,6 @@ static void probe_close(struct probe_vm *p)
 static enum vm_err probe_open(int kvm_fd, struct probe_vm *p, struct vm_error *e)
 {
 	struct kvm_userspace_memory_region slot = {.memory_size = PROBE_MEM};
-	struct kvm_sregs s;
 	int size;
 
 	*p = (struct probe_vm){.vm_fd = -1, .vcpu_fd = -1};
@@ -89,31 +88,38 @@ static enum vm_err probe_open(int kvm_fd, struct probe_vm *p, struct vm_error *e
 		return probe_fail(e, "mmap of kvm_run");
 	}
 	p->run_size = (size_t)size;
-	if (ioctl(p->vcpu_fd, KVM_GET_SREGS, &s) < 0)
-		return probe_fail(e, "KVM_GET_SREGS");
-	s.cs.base = 0;
-	s.cs.selector = 0;
-	return ioctl(p->vcpu_fd, KVM_SET_SREGS, &s) < 0 ? probe_fail(e, "KVM_SET_SREGS") : VM_OK;
+	return VM_OK;
 }
 
-/* Put the vCPU back at the start of the program with debug control ctl (DR0 = addr). Any I/O
- * completion still pending is finished first, so it cannot move the new RIP. */
+/* Put the vCPU back at the start of the program (CS 0, as an int3 through the real-mode IVT
+ * may have changed it) with debug control ctl (DR0 = addr). Any I/O completion still pending
+ * is finished first, so it cannot move the new RIP. */
 static enum vm_err probe_restart(struct probe_vm *p, uint32_t ctl, uint64_t addr,
 				 struct vm_error *e)
 {
 	struct kvm_guest_debug dbg = {.control = ctl};
 	struct kvm_regs regs = {.rip = PROBE_CODE, .rflags = 2, .rsp = PROBE_CODE};
+	struct kvm_sregs s;
 
 	p->run->immediate_exit = 1;
 	(void)ioctl(p->vcpu_fd, KVM_RUN, 0);
 	p->run->immediate_exit = 0;
+	if (ioctl(p->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return probe_fail(e, "KVM_GET_SREGS");
+	s.cs.base = 0;
+	s.cs.selector = 0;
+	if (ioctl(p->vcpu_fd, KVM_SET_SREGS, &s) < 0)
+		return probe_fail(e, "KVM_SET_SREGS");
 	if (ctl & KVM_GUESTDBG_USE_HW_BP) {
 		dbg.arch.debugreg[0] = addr;
 		dbg.arch.debugreg[7] = 1; /* L0, execute, one byte */
 	}
-	if (ioctl(p->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
-		return probe_fail(e, "KVM_SET_GUEST_DEBUG");
-	return ioctl(p->vcpu_fd, KVM_SET_REGS, &regs) < 0 ? probe_fail(e, "KVM_SET_REGS") : VM_OK;
+	/* Registers first: standard KVM arms a single step for the RIP it has when guest debug is
+	 * set (singlestep_rip), and a later KVM_SET_REGS elsewhere drops TF. */
+	if (ioctl(p->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		return probe_fail(e, "KVM_SET_REGS");
+	return ioctl(p->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? probe_fail(e, "KVM_SET_GUEST_DEBUG")
+								: VM_OK;
 }
 
 /* Run until a debug exit at pc (true) or until anything but a debug or I/O exit stops the

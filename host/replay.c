@@ -19,7 +19,8 @@
 
 #define RESET_RIP	 0xfff0u /* where the vCPU starts after RESET or INIT */
 #define RESET_CS	 0xf000u
-#define REPLAY_SLACK_S	 5.0 /* wall-clock allowance of a replay beyond 4x the run */
+#define REPLAY_SLACK_S	 30.0 /* wall-clock allowance of a replay pass beyond 4x the run: single
+			       * steps cost ~0.15 ms each under QEMU */
 #define VECTOR_DB	 1
 
 const char *replay_strerror(enum replay_err err)
@@ -86,24 +87,36 @@ static bool replay_step_on(struct run *rr, struct replay_pass *p)
 {
 	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP};
 
-	if (ioctl(rr->vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+	if (vm_set_guest_debug(rr->vm, &dbg) < 0)
 		return replay_stop(rr, p, REPLAY_EKVM, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
 	p->stepping = true;
 	return false;
 }
 
-/* Record the vCPU state now (before the next instruction) in p->st. */
-static bool replay_record(struct run *rr, struct replay_pass *p)
+/* Record the vCPU state now (before the next instruction) in p->st: the registers at every
+ * step of the first pass (kvm_run carries them: no ioctl), the special registers too in the
+ * probe pass, which stops there. */
+static bool replay_record(struct run *rr, struct replay_pass *p, bool sregs)
 {
 	const struct kvm_regs *g = run_regs(rr);
-	const struct kvm_sregs *s = run_sregs(rr);
+	const struct kvm_sregs *s = sregs ? run_sregs(rr) : NULL;
 
-	if (!g || !s)
+	if (!g || (sregs && !s))
 		return replay_stop(rr, p, REPLAY_EKVM, "reading the registers: %s", strerror(errno));
 	p->st->regs = *g;
-	p->st->sregs = *s;
+	if (s)
+		p->st->sregs = *s;
 	p->st->steps = p->steps;
 	return false;
+}
+
+/* The probe pass has recorded what it stops for; a probe that cannot catch the exception only
+ * leaves CR2 as it was before the instruction. */
+static bool replay_probe_give_up(struct run *rr, struct replay_pass *p, const char *why)
+{
+	p->done = true;
+	run_stopf(rr, RUN_STOP_KVM_ERROR, "replay: no probe: %s", why);
+	return true;
 }
 
 /* Make the VMM's stubs the IDT for the next instruction: in guest mode the stubs page is a
@@ -116,18 +129,16 @@ static bool replay_probe_on(struct run *rr, struct replay_pass *p)
 	enum pt_err pe;
 
 	if (!s)
-		return replay_stop(rr, p, REPLAY_EKVM, "KVM_GET_SREGS: %s", strerror(errno));
+		return replay_probe_give_up(rr, p, "KVM_GET_SREGS failed");
 	if (!guest_pt_translate(&rr->gpt, s->cr3, PW_STUBS_GPA, &gpa) &&
 	    (pe = guest_pt_map_page(&rr->gpt, s->cr3, PW_STUBS_GPA, PT_READ | PT_EXECUTE)) != PT_OK)
-		return replay_stop(rr, p, REPLAY_EBUILD, "cannot map the VMM's stubs: %s",
-				   pt_strerror(pe));
+		return replay_probe_give_up(rr, p, pt_strerror(pe));
 	if (trapstubs_install(rr->vm, rr->mem) < 0)
-		return replay_stop(rr, p, REPLAY_EKVM, "cannot install the VMM's IDT: %s",
-				   strerror(errno));
+		return replay_probe_give_up(rr, p, "cannot install the VMM's IDT");
 	rr->sregs_valid = false;
 	s = run_sregs(rr);
 	if (!s || cpu_set_sregs_reset_mmu(rr->vm, s, &ve) != VM_OK)
-		return replay_stop(rr, p, REPLAY_EKVM, "KVM_SET_SREGS: %s", strerror(errno));
+		return replay_probe_give_up(rr, p, "KVM_SET_SREGS failed");
 	p->probing = true;
 	return false;
 }
@@ -142,13 +153,11 @@ static bool replay_probe_exit(struct run *rr, struct replay_pass *p)
 	uint32_t vector;
 
 	if (kr->exit_reason != KVM_EXIT_IO || kr->io.port != PW_PORT(PW_HC_TRAP))
-		return replay_stop(rr, p, REPLAY_EDIVERGED,
-				   "the faulting instruction ran without an exception (%s exit)",
-				   vm_exit_name(kr->exit_reason));
+		return replay_probe_give_up(rr, p, "no exception reached the VMM's stubs");
 	memcpy(&vector, (const uint8_t *)kr + kr->io.data_offset, sizeof(vector));
 	if (!g || !s || vector >= TRAPSTUBS_VECTORS ||
 	    !trapstubs_read_frame(rr->mem, g->rsp, vector, &tf))
-		return replay_stop(rr, p, REPLAY_EKVM, "cannot read the stub's frame");
+		return replay_probe_give_up(rr, p, "cannot read the stub's frame");
 	p->st->probed = true;
 	p->st->vector = vector;
 	p->st->error_code = tf.error_code;
@@ -166,10 +175,6 @@ static bool replay_hook(struct run *rr, void *arg)
 	struct replay_pass *p = arg;
 	unsigned reason = rr->vm->run->exit_reason;
 
-	if (p->probing && reason == KVM_EXIT_SHUTDOWN)
-		return replay_stop(rr, p, REPLAY_EDIVERGED,
-				   "even the VMM's IDT could not take the exception (TSS or IST stack "
-				   "unusable)");
 	if (p->probing)
 		return replay_probe_exit(rr, p);
 	if (reason == KVM_EXIT_DEBUG && p->stepping) {
@@ -177,8 +182,8 @@ static bool replay_hook(struct run *rr, void *arg)
 			return replay_stop(rr, p, REPLAY_ELONG, "more than %u single steps",
 					   REPLAY_STEPS_MAX);
 		if (!p->probe)
-			replay_record(rr, p);
-		else if (p->steps == p->stop_at)
+			replay_record(rr, p, false);
+		else if (p->steps == p->stop_at && !replay_record(rr, p, true))
 			replay_probe_on(rr, p);
 		return true;
 	}
@@ -194,7 +199,7 @@ static bool replay_hook(struct run *rr, void *arg)
 	/* the last exit before the shutdown: it is handled, then steps begin */
 	if (run_guest_exits(rr) == p->target && replay_step_on(rr, p))
 		return true;
-	if (p->probe && p->stepping && p->stop_at == 0)
+	if (p->probe && p->stepping && p->stop_at == 0 && !replay_record(rr, p, true))
 		return replay_probe_on(rr, p);
 	return false;
 }
@@ -243,14 +248,14 @@ static enum replay_err replay_pass_run(const struct run *r, const struct replay_
 	rr->exit_hook_arg = p;
 	if (p->target == 0) {
 		replay_step_on(rr, p);
-		if (p->probe && p->stop_at == 0)
+		if (!p->probe)
+			replay_record(rr, p, false);
+		else if (p->stop_at == 0 && !replay_record(rr, p, true))
 			replay_probe_on(rr, p);
-		else if (!p->probe)
-			replay_record(rr, p);
 	}
 	if (rr->stop == RUN_STOP_NONE)
 		run_guest(rr);
-	ioctl(r->vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &off);
+	vm_set_guest_debug(r->vm, &off);
 	if (p->err)
 		return replay_fail(p->err, why, n, "%s", p->why);
 	if (!p->done)
@@ -280,18 +285,24 @@ enum replay_err replay_triple_fault(const struct run *r, const struct replay_src
 	if (!err && out->steps == 0 && find.target > 0)
 		err = replay_fail(REPLAY_EDIVERGED, why, n,
 				  "no single step between the last exit and the shutdown");
+	/* The second pass stops before that instruction: the special registers there (read once,
+	 * not at every step), then its first exception through the VMM's stubs. */
 	if (!err) {
 		probe.stop_at = out->steps;
 		probe.st = &probed;
-		/* A probe that fails leaves the state without the first exception. */
-		if (replay_pass_run(r, src, l, rr, &probe, why, n) == REPLAY_OK && probed.probed) {
-			out->probed = true;
-			out->vector = probed.vector;
-			out->error_code = probed.error_code;
-			out->sregs.cr2 = probed.sregs.cr2;
-		}
+		err = replay_pass_run(r, src, l, rr, &probe, why, n);
 		run_free(rr);
-		why[0] = '\0';
+	}
+	if (!err && (probed.regs.rip != out->regs.rip || probed.regs.rsp != out->regs.rsp))
+		err = replay_fail(REPLAY_EDIVERGED, why, n,
+				  "the second pass stopped at RIP 0x%llx, the first at 0x%llx",
+				  (unsigned long long)probed.regs.rip,
+				  (unsigned long long)out->regs.rip);
+	if (!err) {
+		out->sregs = probed.sregs;
+		out->probed = probed.probed;
+		out->vector = probed.vector;
+		out->error_code = probed.error_code;
 	}
 	steplock_hold(src->step_lock_fd, false);
 	free(rr);

@@ -26,7 +26,7 @@ void vmmfault_note(struct run *r, const struct fault_record *f)
 /* Load regs into the vCPU (and the run's cache). False after stopping r. */
 static bool vmmfault_set_regs(struct run *r, const struct kvm_regs *regs)
 {
-	if (ioctl(r->vm->vcpu_fd, KVM_SET_REGS, regs) < 0) {
+	if (vm_set_regs(r->vm, regs) < 0) {
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS: %s", strerror(errno));
 		return false;
 	}

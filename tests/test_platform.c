@@ -1,0 +1,59 @@
+/* The platform probe (host/platform.c) against what each platform is known to do
+ * (docs/platforms.md): standard KVM leaves RIP on an `out` at its I/O exit and then reports a
+ * single step past it, PVM moves RIP past it at the exit; breakpoints in DR0 fire except under
+ * QEMU before 9.1. Needs KVM. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "platform.h"
+#include "run_helper.h"
+
+/* True on PVM (the kvm_pvm module provides /dev/kvm). */
+static bool on_pvm(void)
+{
+	return access("/sys/module/kvm_pvm", F_OK) == 0;
+}
+
+Test(platform, probe_matches_the_platform)
+{
+	struct platform p;
+	struct vm_error e = {0};
+	int kvm;
+
+	require_kvm();
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	cr_assert_geq(kvm, 0);
+	cr_assert_eq(platform_probe(kvm, &p, &e), VM_OK, "%s", e.detail);
+	close(kvm);
+	/* The two ways of finishing an `out` go together. */
+	cr_expect_eq(p.io_rip_after, !p.step_io_exit, "io_rip_after %d, step_io_exit %d",
+		     p.io_rip_after, p.step_io_exit);
+	if (on_pvm()) {
+		cr_expect(p.io_rip_after, "PVM moves RIP past the out at the exit");
+		cr_expect(p.hw_breakpoint, "PVM fires DR0 breakpoints");
+	} else {
+		cr_expect(!p.io_rip_after, "standard KVM leaves RIP on the out until the next entry");
+		cr_expect_eq(p.hw_breakpoint, !platform_in_qemu_tcg(),
+			     "DR0 breakpoints fire except in QEMU's nested guests");
+	}
+}
+
+/* Probing twice gives the same answers: each measurement starts from a clean state. */
+Test(platform, probe_is_repeatable)
+{
+	struct platform a, b;
+	struct vm_error e = {0};
+	int kvm;
+
+	require_kvm();
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	cr_assert_geq(kvm, 0);
+	cr_assert_eq(platform_probe(kvm, &a, &e), VM_OK, "%s", e.detail);
+	cr_assert_eq(platform_probe(kvm, &b, &e), VM_OK, "%s", e.detail);
+	close(kvm);
+	cr_expect_eq(a.io_rip_after, b.io_rip_after);
+	cr_expect_eq(a.hw_breakpoint, b.hw_breakpoint);
+	cr_expect_eq(a.sw_breakpoint, b.sw_breakpoint);
+	cr_expect_eq(a.step_io_exit, b.step_io_exit);
+}
