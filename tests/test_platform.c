@@ -15,17 +15,23 @@ static bool on_pvm(void)
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
+/* Probe this host's KVM into *p (fails the test if the probe does). */
+static void probe(struct platform *p)
+{
+	struct vm_error e = {0};
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	cr_assert_geq(kvm, 0);
+	cr_assert_eq(platform_probe(kvm, p, &e), VM_OK, "%s", e.detail);
+	close(kvm);
+}
+
 Test(platform, probe_matches_the_platform)
 {
 	struct platform p;
-	struct vm_error e = {0};
-	int kvm;
 
 	require_kvm();
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	cr_assert_geq(kvm, 0);
-	cr_assert_eq(platform_probe(kvm, &p, &e), VM_OK, "%s", e.detail);
-	close(kvm);
+	probe(&p);
 	/* The two ways of finishing an `out` go together. */
 	cr_expect_eq(p.io_rip_after, !p.step_io_exit, "io_rip_after %d, step_io_exit %d",
 		     p.io_rip_after, p.step_io_exit);
@@ -43,15 +49,10 @@ Test(platform, probe_matches_the_platform)
 Test(platform, probe_is_repeatable)
 {
 	struct platform a, b;
-	struct vm_error e = {0};
-	int kvm;
 
 	require_kvm();
-	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	cr_assert_geq(kvm, 0);
-	cr_assert_eq(platform_probe(kvm, &a, &e), VM_OK, "%s", e.detail);
-	cr_assert_eq(platform_probe(kvm, &b, &e), VM_OK, "%s", e.detail);
-	close(kvm);
+	probe(&a);
+	probe(&b);
 	cr_expect_eq(a.io_rip_after, b.io_rip_after);
 	cr_expect_eq(a.hw_breakpoint, b.hw_breakpoint);
 	cr_expect_eq(a.sw_breakpoint, b.sw_breakpoint);
