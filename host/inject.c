@@ -650,9 +650,8 @@ static enum inject_err inj_skip(struct run *r, struct inject_effect *eff, char *
 enum inject_err inject_apply(struct run *r, const struct inject_spec *spec,
 			     struct inject_effect *eff, char *why, size_t n)
 {
-	enum inject_err err;
-
 	struct vm_error ve;
+	enum inject_err err;
 
 	memset(eff, 0, sizeof(*eff));
 	/* At a hypercall exit, apply to the state after the `out` on every KVM: standard KVM moves
