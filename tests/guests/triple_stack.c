@@ -1,7 +1,9 @@
 /* A stack overflow with no IST stack: the #PF and #DF gates are edited to stay on the current
  * stack (IST 0), whoever installed them (the runtime or the VMM), then recursion runs into the
  * main stack's guard. The #PF frame cannot be pushed (#DF), nor the #DF frame: a triple fault,
- * which the VMM must diagnose as a stack overflow from CR2. */
+ * which the VMM must diagnose as a stack overflow from CR2. A checkpoint every 64 levels keeps
+ * the last exit a few hundred instructions before the fault: a replay of the triple fault
+ * (docs/faults.md, on AMD) single-steps from there. */
 #include <pagewarden/guest.h>
 
 static volatile int stop_depth = -1;
@@ -15,6 +17,8 @@ static int recurse(int depth)
 
 	__asm__ volatile("" : : "r"(frame) : "memory");
 	frame[0] = (char)depth;
+	if (depth % 64 == 0)
+		pw_checkpoint(1, (uint64_t)depth);
 	if (depth == stop_depth)
 		return 0;
 	return recurse(depth + 1) + frame[0];
