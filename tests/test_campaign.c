@@ -199,8 +199,10 @@ static void expect_replays_alone(const char *line)
 }
 
 /* Check a campaign's lines: every one ran under want_mode ("faults":..., "protect_pt":...),
- * every benign one took golden_exits; replay the first line of each outcome. Returns the lines
- * whose stop is want_stop. */
+ * every benign one took at least golden_exits (benign is the golden output; a recovered fault
+ * can cost exits on the way: under --faults=vmm, reg:rsp:bit=25@rip=0x1007c8 on the clang-built
+ * campaign_faults bends RSP into the heap, which grows by one exit); replay the first line of
+ * each outcome. Returns the lines whose stop is want_stop. */
 static int check_lines(char *text, const char *mode, const char *pt, uint64_t golden_exits,
 		       const char *want_stop)
 {
@@ -215,8 +217,8 @@ static int check_lines(char *text, const char *mode, const char *pt, uint64_t go
 		cr_expect(json_has(l, "protect_pt", pt), "%s", l);
 		jstr(l, "outcome", outcome, sizeof(outcome));
 		if (strcmp(outcome, "benign") == 0)
-			cr_expect_eq(strtoull(json_value(l, "exits"), NULL, 10), golden_exits, "%s",
-				     l);
+			cr_expect_geq(strtoull(json_value(l, "exits"), NULL, 10), golden_exits, "%s",
+				      l);
 		stops += json_has(l, "stop", want_stop);
 		for (int k = 0; k < nseen; k++)
 			first &= strcmp(seen[k], outcome) != 0;
