@@ -71,17 +71,25 @@ bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t 
 	return pt_query(&g->pt, va, gpa, NULL, NULL) == PT_OK;
 }
 
-enum pt_err guest_pt_map_page(struct guest_pt *g, uint64_t cr3, uint64_t va, unsigned flags)
+pte_t *guest_pt_entry(struct guest_pt *g, uint64_t cr3, uint64_t va, int *level)
+{
+	pte_t *e = NULL;
+
+	if (!g->mem)
+		return NULL;
+	guest_pt_root(g, cr3);
+	if (pt_lookup(&g->pt, va, 1, false, &e, level) != PT_OK ||
+	    (e >= g->outside && e < g->outside + PT_ENTRIES)) /* a table outside guest RAM */
+		return NULL;
+	return e;
+}
+
+enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
 {
 	uint64_t page = va & ~(PW_PAGE_SIZE - 1);
 
 	if (!g->mem)
 		return PT_ENOMEM;
 	guest_pt_root(g, cr3);
-	return pt_map(&g->pt, page, page, PT_SIZE_4K, flags, NULL);
-}
-
-enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
-{
-	return guest_pt_map_page(g, cr3, va, PT_READ | PT_WRITE);
+	return pt_map(&g->pt, page, page, PT_SIZE_4K, PT_READ | PT_WRITE, NULL);
 }

@@ -29,12 +29,12 @@ void guest_pt_init(struct guest_pt *g, const struct layout *l);
 /* Walk the tables rooted at cr3 (low bits ignored) for va: true and *gpa when mapped. */
 bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t *gpa);
 
-/* Map the 4 KiB page holding va identity with flags (PT_READ...), in the tables at cr3, over a
- * guard or not-present entry. PT_ENOMEM when the VMM's end of the pool reaches the guest's.
- * The caller owes the TLB work. */
-enum pt_err guest_pt_map_page(struct guest_pt *g, uint64_t cr3, uint64_t va, unsigned flags);
+/* The entry mapping va in the tables at cr3, at the deepest level they have (*level), without
+ * allocating; NULL if the walk leaves guest RAM. */
+pte_t *guest_pt_entry(struct guest_pt *g, uint64_t cr3, uint64_t va, int *level);
 
-/* guest_pt_map_page read-write, not executable: a heap page under --faults=vmm. */
+/* Map the 4 KiB page holding va read-write, not executable, identity, in the tables at cr3.
+ * PT_ENOMEM when the VMM's end of the pool reaches the guest's. The caller owes the TLB work. */
 enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va);
 
 #endif

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include "cpu.h"
@@ -17,11 +16,11 @@
 #include "steplock.h"
 #include "trapstubs.h"
 
-#define RESET_RIP	 0xfff0u /* where the vCPU starts after RESET or INIT */
-#define RESET_CS	 0xf000u
-#define REPLAY_SLACK_S	 30.0 /* wall-clock allowance of a replay pass beyond 4x the run: single
-			       * steps cost ~0.15 ms each under QEMU */
-#define VECTOR_DB	 1
+#define RESET_RIP 0xfff0u /* where the vCPU starts after RESET or INIT */
+#define RESET_CS  0xf000u
+#define PAT_RESET 0x0007040600070406ull /* IA32_PAT at power-on */
+#define DR6_RESET 0xffff0ff0ull
+#define DR7_RESET 0x400ull
 
 const char *replay_strerror(enum replay_err err)
 {
@@ -31,6 +30,7 @@ const char *replay_strerror(enum replay_err err)
 	    [REPLAY_EKVM] = "a KVM call failed",
 	    [REPLAY_EDIVERGED] = "the replay did not end in the same triple fault",
 	    [REPLAY_ELONG] = "too many instructions after the last exit",
+	    [REPLAY_ETIME] = "no time left for it (--timeout)",
 	};
 	return (unsigned)err < REPLAY_ERR_COUNT ? names[err] : "unknown replay error";
 }
@@ -52,18 +52,28 @@ replay_fail(enum replay_err err, char *why, size_t n, const char *fmt, ...)
 	return err;
 }
 
+/* What the probe changes, to put back after it. */
+struct replay_probe_undo {
+	uint8_t pages[PW_IDT_SIZE + PW_STUBS_SIZE]; /* the IDT and stubs pages, contiguous */
+	pte_t *pte, old;			      /* the stubs page's entry, if it was edited */
+};
+
+_Static_assert(PW_IDT_GPA + PW_IDT_SIZE == PW_STUBS_GPA, "the IDT and stubs pages touch");
+
 /* One replay run: the exit hook's state. */
 struct replay_pass {
-	uint64_t target;   /* the guest's exits before the shutdown */
-	bool probe;	   /* second pass: put the VMM's stubs in at step stop_at */
+	uint64_t target;  /* the guest's exits before the shutdown */
+	bool probe;	  /* second pass: put the VMM's stubs in at step stop_at */
 	uint64_t stop_at;
 	bool stepping;
-	bool probing;	   /* the stubs are in: the next exit is the first exception's */
+	bool probing;	  /* the stubs are in: the next exit is the first exception's */
 	uint64_t steps;
-	bool done;	   /* reached the end the pass looks for */
+	bool done;	  /* reached the end the pass looks for */
+	bool recorded;	  /* st holds a state */
 	enum replay_err err;
 	char why[160];
 	struct replay_state *st;
+	struct replay_probe_undo undo;
 };
 
 /* Stop rr for pass p with err. */
@@ -107,6 +117,7 @@ static bool replay_record(struct run *rr, struct replay_pass *p, bool sregs)
 	if (s)
 		p->st->sregs = *s;
 	p->st->steps = p->steps;
+	p->recorded = true;
 	return false;
 }
 
@@ -119,20 +130,27 @@ static bool replay_probe_give_up(struct run *rr, struct replay_pass *p, const ch
 	return true;
 }
 
-/* Make the VMM's stubs the IDT for the next instruction: in guest mode the stubs page is a
- * guard, so it is mapped (read, execute) in the tables the guest runs on. */
+/* Make the VMM's stubs the IDT for the next instruction, keeping what it overwrites in p->undo:
+ * the IDT and stubs pages, and in guest mode the stubs page's entry, a guard there, which is
+ * mapped (read, execute) in the tables the guest runs on. */
 static bool replay_probe_on(struct run *rr, struct replay_pass *p)
 {
 	const struct kvm_sregs *s = run_sregs(rr);
+	const uint8_t *pages = gpa_to_host(rr->mem, PW_IDT_GPA, sizeof(p->undo.pages));
 	uint64_t gpa;
 	struct vm_error ve;
-	enum pt_err pe;
+	int level;
 
-	if (!s)
-		return replay_probe_give_up(rr, p, "KVM_GET_SREGS failed");
-	if (!guest_pt_translate(&rr->gpt, s->cr3, PW_STUBS_GPA, &gpa) &&
-	    (pe = guest_pt_map_page(&rr->gpt, s->cr3, PW_STUBS_GPA, PT_READ | PT_EXECUTE)) != PT_OK)
-		return replay_probe_give_up(rr, p, pt_strerror(pe));
+	if (!s || !pages)
+		return replay_probe_give_up(rr, p, "cannot read the state to probe");
+	memcpy(p->undo.pages, pages, sizeof(p->undo.pages));
+	if (!guest_pt_translate(&rr->gpt, s->cr3, PW_STUBS_GPA, &gpa)) {
+		p->undo.pte = guest_pt_entry(&rr->gpt, s->cr3, PW_STUBS_GPA, &level);
+		if (!p->undo.pte || level != 1)
+			return replay_probe_give_up(rr, p, "the stubs page has no 4 KiB entry");
+		p->undo.old = *p->undo.pte;
+		pte_write(p->undo.pte, pte_new_page(PW_STUBS_GPA, PT_READ | PT_EXECUTE, 1));
+	}
 	if (trapstubs_install(rr->vm, rr->mem) < 0)
 		return replay_probe_give_up(rr, p, "cannot install the VMM's IDT");
 	rr->sregs_valid = false;
@@ -143,6 +161,22 @@ static bool replay_probe_on(struct run *rr, struct replay_pass *p)
 	return false;
 }
 
+/* Put back what the probe changed: the pages, the entry, and the vCPU at the faulting
+ * instruction (its recorded state, with the guest's own IDTR). */
+static void replay_probe_off(struct run *rr, struct replay_pass *p)
+{
+	uint8_t *pages = gpa_to_host(rr->mem, PW_IDT_GPA, sizeof(p->undo.pages));
+	struct kvm_sregs s = p->st->sregs;
+	struct vm_error ve;
+
+	memcpy(pages, p->undo.pages, sizeof(p->undo.pages));
+	if (p->undo.pte)
+		pte_write(p->undo.pte, p->undo.old);
+	cpu_set_sregs_reset_mmu(rr->vm, &s, &ve);
+	vm_set_regs(rr->vm, &p->st->regs);
+	rr->regs_valid = rr->sregs_valid = false;
+}
+
 /* The probe's exit: the first exception reached the VMM's stub. */
 static bool replay_probe_exit(struct run *rr, struct replay_pass *p)
 {
@@ -151,19 +185,23 @@ static bool replay_probe_exit(struct run *rr, struct replay_pass *p)
 	const struct kvm_sregs *s = run_sregs(rr);
 	struct trapstub_frame tf;
 	uint32_t vector;
+	bool caught = kr->exit_reason == KVM_EXIT_IO && kr->io.port == PW_PORT(PW_HC_TRAP);
 
-	if (kr->exit_reason != KVM_EXIT_IO || kr->io.port != PW_PORT(PW_HC_TRAP))
-		return replay_probe_give_up(rr, p, "no exception reached the VMM's stubs");
-	memcpy(&vector, (const uint8_t *)kr + kr->io.data_offset, sizeof(vector));
-	if (!g || !s || vector >= TRAPSTUBS_VECTORS ||
-	    !trapstubs_read_frame(rr->mem, g->rsp, vector, &tf))
-		return replay_probe_give_up(rr, p, "cannot read the stub's frame");
-	p->st->probed = true;
-	p->st->vector = vector;
-	p->st->error_code = tf.error_code;
-	p->st->sregs.cr2 = s->cr2;
+	if (caught) {
+		memcpy(&vector, (const uint8_t *)kr + kr->io.data_offset, sizeof(vector));
+		caught = g && s && vector < TRAPSTUBS_VECTORS &&
+			 trapstubs_read_frame(rr->mem, g->rsp, vector, &tf);
+	}
+	if (caught) {
+		p->st->probed = true;
+		p->st->vector = vector;
+		p->st->error_code = tf.error_code;
+		p->st->sregs.cr2 = s->cr2;
+	}
+	replay_probe_off(rr, p);
 	p->done = true;
-	run_stopf(rr, RUN_STOP_TRAP, "replay: first exception caught");
+	run_stopf(rr, RUN_STOP_TRAP, "replay: %s",
+		  caught ? "first exception caught" : "no exception reached the VMM's stubs");
 	return true;
 }
 
@@ -196,12 +234,39 @@ static bool replay_hook(struct run *rr, void *arg)
 		return replay_stop(rr, p, REPLAY_EDIVERGED,
 				   "%s exit %llu where the run had its shutdown",
 				   vm_exit_name(reason), (unsigned long long)run_guest_exits(rr));
-	/* the last exit before the shutdown: it is handled, then steps begin */
-	if (run_guest_exits(rr) == p->target && replay_step_on(rr, p))
+	if (run_guest_exits(rr) < p->target)
+		return false;
+	/* The last exit before the shutdown: steps begin after it is handled. Where KVM reports
+	 * no step past an `out` (PVM), the state here is the first one: RIP is past it already. */
+	if (replay_step_on(rr, p) || replay_record(rr, p, p->probe))
 		return true;
-	if (p->probe && p->stepping && p->stop_at == 0 && !replay_record(rr, p, true))
-		return replay_probe_on(rr, p);
+	if (p->probe && p->stop_at == 0)
+		replay_probe_on(rr, p);
 	return false;
+}
+
+/* Put the vCPU state a fresh vCPU has and the first build did not set back: no pending events,
+ * the debug registers and the MSRs a guest may have written (DEBUGCTL.BTF would change what a
+ * single step is) at their reset values. Best effort: a register KVM refuses keeps its value. */
+static void replay_reset_vcpu(struct vm *vm)
+{
+	static const uint32_t zeroed[] = {0x174, 0x175, 0x176, 0xc0000081, 0xc0000082,
+					  0xc0000083, 0xc0000084, 0xc0000102, 0xc0000103};
+	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) + 11 * sizeof(struct kvm_msr_entry)] = {0};
+	struct kvm_msrs *m = (struct kvm_msrs *)(void *)buf;
+	struct kvm_vcpu_events ev = {0};
+	struct kvm_debugregs dr = {.dr6 = DR6_RESET, .dr7 = DR7_RESET};
+	struct vm_error e;
+
+	for (unsigned i = 0; i < sizeof(zeroed) / sizeof(zeroed[0]); i++)
+		m->entries[m->nmsrs++].index = zeroed[i];
+	m->entries[m->nmsrs].index = 0x277; /* PAT */
+	m->entries[m->nmsrs++].data = PAT_RESET;
+	m->entries[m->nmsrs++].index = 0x1d9; /* DEBUGCTL, last: AMD may refuse it */
+	VCPU_IOCTL(vm, KVM_SET_VCPU_EVENTS, &ev, &e);
+	if (vm->has_debugregs)
+		VCPU_IOCTL(vm, KVM_SET_DEBUGREGS, &dr, &e);
+	VCPU_IOCTL(vm, KVM_SET_MSRS, m, &e);
 }
 
 /* Build the guest again in r's VM as it was first built: RAM emptied (MADV_DONTNEED zeroes a
@@ -219,6 +284,7 @@ static enum replay_err replay_rebuild(const struct run *r, const struct replay_s
 		return replay_fail(REPLAY_EBUILD, why, n, "layout: %s", layout_strerror(le));
 	if (image_load(src->img, r->mem, &ie))
 		return replay_fail(REPLAY_EBUILD, why, n, "image: %s", ie.detail);
+	replay_reset_vcpu(r->vm);
 	if (cpu_setup(r->vm, l, &ve))
 		return replay_fail(REPLAY_EKVM, why, n, "%s", ve.detail);
 	if (src->lo.fault_mode == PW_FAULTS_VMM && trapstubs_install(r->vm, r->mem) < 0)
@@ -226,10 +292,10 @@ static enum replay_err replay_rebuild(const struct run *r, const struct replay_s
 	return REPLAY_OK;
 }
 
-/* Build the guest again and run pass p in rr. */
+/* Build the guest again and run pass p in rr, for at most limit_s seconds. */
 static enum replay_err replay_pass_run(const struct run *r, const struct replay_src *src,
 				       struct layout *l, struct run *rr, struct replay_pass *p,
-				       char *why, size_t n)
+				       double limit_s, char *why, size_t n)
 {
 	struct run_config cfg = r->cfg;
 	struct kvm_guest_debug off = {0};
@@ -242,17 +308,13 @@ static enum replay_err replay_pass_run(const struct run *r, const struct replay_
 	cfg.trace = false;
 	cfg.max_exits = 0;
 	cfg.cpu_budget = 0;
-	cfg.timeout = 4.0 * (double)run_elapsed_ns(r) / 1e9 + REPLAY_SLACK_S;
+	cfg.timeout = limit_s;
 	run_init(rr, r->vm, r->mem, l, &cfg);
 	rr->exit_hook = replay_hook;
 	rr->exit_hook_arg = p;
-	if (p->target == 0) {
-		replay_step_on(rr, p);
-		if (!p->probe)
-			replay_record(rr, p, false);
-		else if (p->stop_at == 0 && !replay_record(rr, p, true))
-			replay_probe_on(rr, p);
-	}
+	if (p->target == 0 && !replay_step_on(rr, p) && !replay_record(rr, p, p->probe) &&
+	    p->probe && p->stop_at == 0)
+		replay_probe_on(rr, p);
 	if (rr->stop == RUN_STOP_NONE)
 		run_guest(rr);
 	vm_set_guest_debug(r->vm, &off);
@@ -264,33 +326,33 @@ static enum replay_err replay_pass_run(const struct run *r, const struct replay_
 }
 
 enum replay_err replay_triple_fault(const struct run *r, const struct replay_src *src,
-				    struct replay_state *out, char *why, size_t n)
+				    double limit_s, struct replay_state *out, char *why, size_t n)
 {
 	struct layout *l = malloc(sizeof(*l));
-	struct run *rr = malloc(sizeof(*rr));
+	struct run *rr = calloc(1, sizeof(*rr)); /* run_free is safe on it before run_init */
 	struct replay_pass find = {.target = run_guest_exits(r) - 1, .st = out};
 	struct replay_pass probe = {.target = find.target, .probe = true};
 	struct replay_state probed = {0};
 	enum replay_err err;
 
 	memset(out, 0, sizeof(*out));
+	why[0] = '\0';
 	if (!l || !rr) {
 		free(l);
 		free(rr);
 		return replay_fail(REPLAY_EBUILD, why, n, "out of memory");
 	}
 	steplock_hold(src->step_lock_fd, true);
-	err = replay_pass_run(r, src, l, rr, &find, why, n);
+	err = replay_pass_run(r, src, l, rr, &find, limit_s / 2, why, n);
 	run_free(rr);
-	if (!err && out->steps == 0 && find.target > 0)
-		err = replay_fail(REPLAY_EDIVERGED, why, n,
-				  "no single step between the last exit and the shutdown");
+	if (!err && !find.recorded)
+		err = replay_fail(REPLAY_EDIVERGED, why, n, "no state recorded before the shutdown");
 	/* The second pass stops before that instruction: the special registers there (read once,
 	 * not at every step), then its first exception through the VMM's stubs. */
 	if (!err) {
 		probe.stop_at = out->steps;
 		probe.st = &probed;
-		err = replay_pass_run(r, src, l, rr, &probe, why, n);
+		err = replay_pass_run(r, src, l, rr, &probe, limit_s / 2, why, n);
 		run_free(rr);
 	}
 	if (!err && (probed.regs.rip != out->regs.rip || probed.regs.rsp != out->regs.rsp))

@@ -111,14 +111,6 @@ uint64_t run_guest_exits(const struct run *r)
 	return r->nexits - r->exits[KVM_EXIT_DEBUG];
 }
 
-uint64_t run_elapsed_ns(const struct run *r)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec - r->start_ns;
-}
-
 uint64_t run_rip(struct run *r)
 {
 	const struct kvm_regs *regs = run_regs(r);
@@ -129,6 +121,15 @@ uint64_t run_rip(struct run *r)
 void run_free(struct run *r)
 {
 	fault_list_free(&r->faults);
+}
+
+/* Nanoseconds on clock id (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID). */
+static uint64_t run_clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- --timeout and the CPU budget ----------------------------------------------------------
@@ -275,6 +276,18 @@ static void run_mmio(struct run *r)
 		  (unsigned long long)run_rip(r));
 }
 
+/* The wall time a replay of r may take: REPLAY_SLACK_S beyond 4 times the run so far, within
+ * what --timeout leaves (0: none left). */
+static double run_replay_limit(const struct run *r)
+{
+	double elapsed = (double)(run_clock_ns(CLOCK_MONOTONIC) - r->start_ns) / 1e9;
+	double limit = 4 * elapsed + REPLAY_SLACK_S;
+
+	if (r->cfg.timeout > 0 && (run_timer_fired || r->cfg.timeout - elapsed < limit))
+		limit = run_timer_fired ? 0 : r->cfg.timeout - elapsed;
+	return limit > 0 ? limit : 0;
+}
+
 /* At a shutdown where KVM reset the vCPU (AMD), replay the run to the faulting instruction and
  * put its registers in the run's cache, where the report and the diagnosis read them. With
  * cfg.replay_always, replay where KVM kept them too, and say whether both agree. */
@@ -286,7 +299,9 @@ static void run_replay_if_reset(struct run *r)
 	struct kvm_sregs kept_sregs;
 	struct replay_state st;
 	enum replay_err err;
+	double limit;
 	char why[160];
+	const char *lost = "registers lost: KVM reset the vCPU at the shutdown (AMD)";
 
 	if (!g || !s)
 		return;
@@ -294,17 +309,16 @@ static void run_replay_if_reset(struct run *r)
 	if (!r->vcpu_reset && !r->cfg.replay_always)
 		return;
 	kept_regs = *g, kept_sregs = *s;
-	if (!r->replay) {
-		snprintf(r->replay_note, sizeof(r->replay_note),
-			 "registers lost: KVM reset the vCPU at the shutdown (AMD)");
-		return;
-	}
-	err = replay_triple_fault(r, r->replay, &st, why, sizeof(why));
+	limit = run_replay_limit(r);
+	if (!r->replay || limit == 0)
+		err = r->replay ? REPLAY_ETIME : REPLAY_EBUILD, why[0] = '\0';
+	else
+		err = replay_triple_fault(r, r->replay, limit, &st, why, sizeof(why));
 	if (err) {
-		snprintf(r->replay_note, sizeof(r->replay_note),
-			 "registers %s: the replay failed: %s%s%s",
-			 r->vcpu_reset ? "lost (KVM reset the vCPU at the shutdown, AMD)" : "as KVM kept them",
-			 replay_strerror(err), why[0] ? ": " : "", why);
+		snprintf(r->replay_note, sizeof(r->replay_note), "%s%s%s%s%s",
+			 r->vcpu_reset ? lost : "registers as KVM kept them",
+			 r->replay ? ", and the replay failed: " : " (no replay here)",
+			 r->replay ? replay_strerror(err) : "", why[0] ? ": " : "", why);
 		return;
 	}
 	r->regs = st.regs;
@@ -340,6 +354,12 @@ static void run_shutdown(struct run *r)
 	s = run_sregs(r);
 	cr2 = s ? s->cr2 : 0;
 	why = exitfault_shutdown(r);
+	if (r->vcpu_reset && !r->replayed) { /* RIP and CR2 read now are the reset state's */
+		r->walk_what = "RIP";
+		r->walk_addr = 0;
+		run_stopf(r, RUN_STOP_TRIPLE_FAULT, "guest triple fault (KVM_EXIT_SHUTDOWN): %s", why);
+		return;
+	}
 
 	r->walk_what = "CR2";
 	r->walk_addr = cr2;
@@ -475,15 +495,6 @@ static void run_once(struct run *r)
 	if (r->exit_hook && r->exit_hook(r, r->exit_hook_arg))
 		return;
 	run_handle_exit(r);
-}
-
-/* Nanoseconds on clock id (CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID). */
-static uint64_t run_clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 enum run_stop run_guest(struct run *r)

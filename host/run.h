@@ -134,9 +134,6 @@ const struct kvm_sregs *run_sregs(struct run *r);
  * (single steps, breakpoints) produces. */
 uint64_t run_guest_exits(const struct run *r);
 
-/* Nanoseconds since the run's first KVM_RUN. */
-uint64_t run_elapsed_ns(const struct run *r);
-
 /* RIP now (0 if it cannot be read): for messages. */
 uint64_t run_rip(struct run *r);
 
