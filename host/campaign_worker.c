@@ -25,8 +25,10 @@
 #define CAMP_TRACE_MAX 200000 /* golden instructions traced; longer guests get no @rip points */
 #define CAMP_FNV_BASIS 0xcbf29ce484222325ull
 #define CAMP_FNV_PRIME 0x100000001b3ull
-/* Wall-clock limit of any run (golden, trace, an experiment whose budget never ran out). */
+/* Wall-clock limit of any run (golden, trace, an experiment whose budget never ran out), plus
+ * CAMP_STEP_S per instruction a run single-steps (QEMU takes ~0.15 ms a step). */
 #define CAMP_SANITY_S	 10.0
+#define CAMP_STEP_S	 0.001
 #define CAMP_GOLDEN_RUNS 3 /* golden runs timed; the fastest sets the budget */
 #define CAMP_ATTEMPTS	 3 /* runs of one experiment (or trace) that single steps left the
 			    * golden run before its trigger (docs/platforms.md) */
@@ -309,6 +311,7 @@ static int worker_build(struct worker *w, const struct campaign_opts *o, char *m
 	struct layout_opts lo = {.fault_mode = o->fault_mode, .protect_pt = o->protect_pt};
 	struct image_error ie = {0};
 	struct vm_error ve = {0};
+	enum vm_err err = VM_OK;
 
 	if (image_read_file(o->image, o->mem, &w->file, &w->file_len, &ie) ||
 	    image_parse(w->file, w->file_len, o->mem, &w->img, &ie)) {
@@ -319,12 +322,20 @@ static int worker_build(struct worker *w, const struct campaign_opts *o, char *m
 		snprintf(msg, n, "%s", ve.detail);
 		return ve.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
 	}
-	/* Before the sandbox: the probe makes a scratch VM. */
-	if (platform_probe(w->vm.kvm_fd, &w->plat, &ve)) {
-		snprintf(msg, n, "%s", ve.detail);
+	/* Before the sandbox: the probe makes a scratch VM, and it single-steps, so it holds the
+	 * step lock where steps interfere. Its two measures of an `out` must disagree. */
+	w->step_lock_fd = steplock_open();
+	for (int i = 0; i < CAMP_ATTEMPTS; i++) {
+		steplock_hold(w->step_lock_fd, true);
+		err = platform_probe(w->vm.kvm_fd, &w->plat, &ve);
+		steplock_hold(w->step_lock_fd, false);
+		if (err || w->plat.io_rip_after != w->plat.step_io_exit)
+			break;
+	}
+	if (err || w->plat.io_rip_after == w->plat.step_io_exit) {
+		snprintf(msg, n, "%s", err ? ve.detail : "the platform probe contradicts itself");
 		return PW_STATUS_INTERNAL;
 	}
-	w->step_lock_fd = steplock_open();
 	lo.has_1g = w->vm.has_1g, lo.maxphyaddr = w->vm.maxphyaddr;
 	if (guest_mem_alloc(&w->mem, o->mem) || layout_build(&w->mem, &w->img, &lo, &w->layout) ||
 	    image_load(&w->img, &w->mem, &ie)) {
@@ -376,8 +387,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	w->fast_forward = !o->no_fast_forward;
 	waypoints_init(&w->wps);
 	w->step_lock_fd = -1;
-	w->null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	cfg.console_fd = w->null_fd;
+	cfg.console_fd = -1;
 	if ((status = worker_build(w, o, msg, n)) || (status = worker_confine(w, o, msg, n)))
 		return status;
 	run_init(&r, &w->vm, &w->mem, &w->layout, &cfg);
@@ -410,8 +420,6 @@ void worker_free(struct worker *w)
 	guest_mem_free(&w->mem);
 	free(w->file);
 	free(w->trace);
-	if (w->null_fd >= 0)
-		close(w->null_fd);
 	if (w->step_lock_fd >= 0)
 		close(w->step_lock_fd);
 }
@@ -519,7 +527,7 @@ static int worker_run_once(struct worker *w, const struct inject_spec *spec, boo
 {
 	struct run_config cfg = {.quiet = true,
 				 .log = stderr,
-				 .console_fd = w->null_fd,
+				 .console_fd = -1, /* the output is hashed, not shown */
 				 .timeout = CAMP_SANITY_S,
 				 .max_exits = w->max_exits,
 				 .cpu_budget = spec ? w->budget_cpu_s : 0};
@@ -545,8 +553,10 @@ static int worker_run_once(struct worker *w, const struct inject_spec *spec, boo
 		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
 	else if (spec && spec->trigger == INJ_AT_RIP) /* exact, only slower */
 		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, x.step_rip = true;
-	if (ctl & KVM_GUESTDBG_SINGLESTEP)
+	if (ctl) /* before the run's timer: waiting for the lock is not the run's time */
 		exp_step_lock(&x, true);
+	if (ctl & KVM_GUESTDBG_SINGLESTEP)
+		r->cfg.timeout += CAMP_STEP_S * (double)(trace ? CAMP_TRACE_MAX : w->ntrace);
 	if (ctl && camp_set_debug(&w->vm, ctl, spec ? spec->when : 0) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
 	x.debug_on = ctl != 0;

@@ -29,7 +29,6 @@ struct worker {
 	struct layout layout;
 	struct snapshot snap;
 	unsigned last_exit;
-	int null_fd;
 	int step_lock_fd; /* serializes single steps across processes where they interfere */
 	struct campaign_golden golden;
 	uint64_t *trace; /* golden RIP per instruction from the snapshot */

@@ -334,6 +334,8 @@ enum vm_err vm_complete_exit(struct vm *vm, unsigned last_exit, struct vm_error 
 
 	if (last_exit != KVM_EXIT_IO && last_exit != KVM_EXIT_MMIO)
 		return VM_OK;
+	if (!vm->has_immediate_exit) /* KVM_RUN would run the guest on */
+		return vm_fail(e, VM_ENOCAP, "completing an exit needs KVM_CAP_IMMEDIATE_EXIT");
 	vm->run->immediate_exit = 1;
 	ret = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 	vm->run->immediate_exit = 0;

@@ -1,7 +1,7 @@
 /* What this KVM does where KVMs differ, measured on a scratch VM rather than assumed from the
  * host's name: standard KVM on Intel VMX and AMD SVM, the paravirtual kvm_pvm, and KVM nested in
- * QEMU's emulator differ in the places docs/platforms.md lists. The VMM asks only when a
- * feature depends on the answer (fault injection's @rip trigger), before its sandbox is on. */
+ * QEMU's emulator differ in the places docs/platforms.md lists. Fault injection asks once per
+ * worker, before its sandbox is on (@rip and single-step counting depend on the answers). */
 #ifndef PW_HOST_PLATFORM_H
 #define PW_HOST_PLATFORM_H
 

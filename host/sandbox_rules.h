@@ -49,7 +49,7 @@ static const int sandbox_plain[] = {
     SYS_clock_gettime,
     SYS_gettimeofday,
     SYS_futex,
-    SYS_flock, /* the single-step lock of campaign workers (host/campaign_worker.c) */
+    SYS_flock, /* the single-step lock (host/steplock.c): campaign workers, triple-fault replays */
     SYS_exit,
     SYS_exit_group,
 #ifdef __SANITIZE_ADDRESS__

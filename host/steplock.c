@@ -20,7 +20,8 @@ int steplock_open(void)
 		return -1;
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && fd < 0; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], STEPLOCK_FILE);
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+		/* read-only is enough for flock, and lets every user share a file root made */
+		fd = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
 	}
 	return fd;
 }

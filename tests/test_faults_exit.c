@@ -130,6 +130,7 @@ static void replay_matches(const char *mode, const char *name)
 	    vmm_run("--json", "-", "--replay-triple-fault", mode, guest(name), NULL);
 	char *a = faults_json(&plain), *b = faults_json(&replay);
 
+	cr_assert_eq(plain.status, PW_STATUS_CRASH, "status %d: %s", plain.status, plain.err);
 	cr_assert_eq(replay.status, PW_STATUS_CRASH, "status %d: %s", replay.status, replay.err);
 	cr_assert(strstr(replay.err, "\n  registers replayed"), "%s", replay.err);
 	cr_assert(!strstr(replay.err, "DIFFER"), "%s", replay.err);

@@ -1,7 +1,7 @@
 /* The platform probe (host/platform.c) against what each platform is known to do
  * (docs/platforms.md): standard KVM leaves RIP on an `out` at its I/O exit and then reports a
- * single step past it, PVM moves RIP past it at the exit; breakpoints in DR0 fire except under
- * QEMU before 9.1. Needs KVM. */
+ * single step past it, PVM moves RIP past it at the exit; breakpoints in DR0 fire on hardware
+ * and PVM (not under QEMU before 9.1). Needs KVM. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -40,8 +40,9 @@ Test(platform, probe_matches_the_platform)
 		cr_expect(p.hw_breakpoint, "PVM fires DR0 breakpoints");
 	} else {
 		cr_expect(!p.io_rip_after, "standard KVM leaves RIP on the out until the next entry");
-		cr_expect_eq(p.hw_breakpoint, !platform_in_qemu_tcg(),
-			     "DR0 breakpoints fire except in QEMU's nested guests");
+		/* QEMU before 9.1 never fires them in a nested guest; later ones may */
+		if (!platform_in_qemu_tcg())
+			cr_expect(p.hw_breakpoint, "DR0 breakpoints fire on hardware KVM");
 	}
 }
 
