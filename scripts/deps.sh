@@ -11,7 +11,7 @@ build) ;;
 test) need="$need libcriterion-dev" ;;
 clang) need="$need libcriterion-dev clang" ;;
 fuzz) need="$need libcriterion-dev clang libclang-rt-14-dev" ;;
-vm) need="$need qemu-system-x86 busybox-static" ;;
+vm) need="$need qemu-system-x86 busybox-static xz-utils zstd" ;;
 *) echo "deps.sh: unknown set '$1' (build, test, clang, fuzz, vm)" >&2; exit 2 ;;
 esac
 # capstone: the crash report's disassembler and the skip model's decoder (dlopen'ed).
@@ -36,7 +36,7 @@ fetch_kernel() {
 	mkdir -p "$dir/dl"
 	(cd "$dir/dl" && apt-get download -q "$pkg" >/dev/null 2>&1) ||
 		{ echo "pagewarden: apt-get download $pkg failed" >&2; return 1; }
-	rm -rf "$dir/root.tmp"
+	rm -rf "$dir/root.tmp" "$dir/root"
 	dpkg-deb -x "$dir"/dl/"$pkg"_*.deb "$dir/root.tmp" && mv "$dir/root.tmp" "$dir/root" && rm -rf "$dir/dl"
 }
 
