@@ -24,6 +24,7 @@
 #define AT_PAST_OUT 0x6 /* the nop after it */
 #define AT_BREAK    0x7 /* where the hardware breakpoint goes */
 #define AT_INT3	    0x8 /* int3 (with no IVT: reaches hlt if the VMM does not get it) */
+#define AT_DIV0	    0xa /* mov $0, %bl; div %bl: #DE, through IVT entry 0 to PROBE_DE */
 static const uint8_t probe_code[] = {
     0x90, 0x90,		    /* nop; nop */
     0xba, PROBE_PORT, 0x00, /* mov $PROBE_PORT, %dx */
@@ -31,7 +32,14 @@ static const uint8_t probe_code[] = {
     0x90, 0x90,		    /* nop; nop */
     0xcc,		    /* int3 */
     OP_HLT,
+    0xb3, 0x00, /* mov $0, %bl */
+    0xf6, 0xf3, /* div %bl */
+    OP_HLT,
 };
+
+/* The #DE handler: one nop, then hlt. */
+#define PROBE_DE 0x1100u
+static const uint8_t probe_de[] = {0x90, OP_HLT};
 
 struct probe_vm {
 	int vm_fd, vcpu_fd;
@@ -73,6 +81,10 @@ static enum vm_err probe_open(int kvm_fd, struct probe_vm *p, struct vm_error *e
 	}
 	memset(p->mem, OP_HLT, PROBE_MEM);
 	memcpy(p->mem + PROBE_CODE, probe_code, sizeof(probe_code));
+	memcpy(p->mem + PROBE_DE, probe_de, sizeof(probe_de));
+	p->mem[0] = (uint8_t)PROBE_DE; /* IVT entry 0 (#DE): 0000:PROBE_DE */
+	p->mem[1] = (uint8_t)(PROBE_DE >> 8);
+	p->mem[2] = p->mem[3] = 0;
 	slot.userspace_addr = (uint64_t)(uintptr_t)p->mem;
 	if ((p->vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0)) < 0)
 		return probe_fail(e, "KVM_CREATE_VM");
@@ -91,14 +103,14 @@ static enum vm_err probe_open(int kvm_fd, struct probe_vm *p, struct vm_error *e
 	return VM_OK;
 }
 
-/* Put the vCPU back at the start of the program (CS 0, as an int3 through the real-mode IVT
+/* Put the vCPU back at offset at of the program (CS 0, as an int3 through the real-mode IVT
  * may have changed it) with debug control ctl (DR0 = addr). Any I/O completion still pending
  * is finished first, so it cannot move the new RIP. */
-static enum vm_err probe_restart(struct probe_vm *p, uint32_t ctl, uint64_t addr,
+static enum vm_err probe_restart(struct probe_vm *p, unsigned at, uint32_t ctl, uint64_t addr,
 				 struct vm_error *e)
 {
 	struct kvm_guest_debug dbg = {.control = ctl};
-	struct kvm_regs regs = {.rip = PROBE_CODE, .rflags = 2, .rsp = PROBE_CODE};
+	struct kvm_regs regs = {.rip = PROBE_CODE + at, .rflags = 2, .rsp = PROBE_CODE};
 	struct kvm_sregs s;
 
 	p->run->immediate_exit = 1;
@@ -138,7 +150,27 @@ static int probe_until_debug_at(struct probe_vm *p, uint64_t pc, unsigned except
 	return 0;
 }
 
-/* The four measurements, in order, on one VM. */
+/* Single steps over a #DE into its handler: which debug exits come before the handler's hlt. */
+static enum vm_err probe_handler_steps(struct probe_vm *p, struct platform *out,
+				       struct vm_error *e)
+{
+	enum vm_err err = probe_restart(p, AT_DIV0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+					0, e);
+
+	for (int i = 0; !err && i < PROBE_RUNS; i++) {
+		if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0)
+			return probe_fail(e, "KVM_RUN (a fault single-stepped)");
+		if (p->run->exit_reason != KVM_EXIT_DEBUG)
+			break;
+		if (p->run->debug.arch.pc == PROBE_DE)
+			out->step_delivery = true;
+		if (p->run->debug.arch.pc == PROBE_DE + 1)
+			out->step_handlers = true;
+	}
+	return err;
+}
+
+/* The measurements, in order, on one VM. */
 static enum vm_err probe_measure(struct probe_vm *p, struct platform *out, struct vm_error *e)
 {
 	struct kvm_regs regs;
@@ -146,32 +178,32 @@ static enum vm_err probe_measure(struct probe_vm *p, struct platform *out, struc
 	int r;
 
 	/* RIP at the I/O exit of the `out` */
-	if ((err = probe_restart(p, 0, 0, e)))
+	if ((err = probe_restart(p, 0, 0, 0, e)))
 		return err;
 	if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0 || ioctl(p->vcpu_fd, KVM_GET_REGS, &regs) < 0)
 		return probe_fail(e, "KVM_RUN to the out");
 	out->io_rip_after = p->run->exit_reason == KVM_EXIT_IO &&
 			    regs.rip == PROBE_CODE + AT_PAST_OUT;
 	/* single steps: a debug exit past the `out`, after its I/O exit */
-	if ((err = probe_restart(p, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, e)))
+	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_PAST_OUT, 1)) < 0)
 		return probe_fail(e, "KVM_RUN (single steps)");
 	out->step_io_exit = r;
 	/* an execute breakpoint in DR0 */
-	if ((err = probe_restart(p, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
 				 PROBE_CODE + AT_BREAK, e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_BREAK, 1)) < 0)
 		return probe_fail(e, "KVM_RUN (hardware breakpoint)");
 	out->hw_breakpoint = r;
 	/* int3 intercepted */
-	if ((err = probe_restart(p, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP, 0, e)))
+	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP, 0, e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_INT3, VECTOR_BP)) < 0)
 		return probe_fail(e, "KVM_RUN (int3)");
 	out->sw_breakpoint = r;
-	return VM_OK;
+	return probe_handler_steps(p, out, e);
 }
 
 bool platform_in_qemu_tcg(void)

@@ -18,6 +18,10 @@ struct platform {
 			      * reaching the guest's IDT */
 	bool step_io_exit;   /* single-stepping an `out` gives its I/O exit and then a debug exit
 			      * past it (standard KVM); PVM gives the I/O exit alone */
+	bool step_handlers;  /* single steps go on inside an exception handler (PVM); standard
+			      * KVM steps with RFLAGS.TF, which exception delivery clears */
+	bool step_delivery;  /* ... and the delivery itself gives a debug exit, at the handler's
+			      * first instruction, with no instruction retired */
 };
 
 /* True if KVM here runs nested in QEMU's software emulation (TCG): CPUID leaf 0x40000000 of

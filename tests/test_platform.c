@@ -38,11 +38,15 @@ Test(platform, probe_matches_the_platform)
 	if (on_pvm()) {
 		cr_expect(p.io_rip_after, "PVM moves RIP past the out at the exit");
 		cr_expect(p.hw_breakpoint, "PVM fires DR0 breakpoints");
+		cr_expect(p.step_handlers, "PVM single-steps inside exception handlers");
 	} else {
 		cr_expect(!p.io_rip_after, "standard KVM leaves RIP on the out until the next entry");
-		/* QEMU before 9.1 never fires them in a nested guest; later ones may */
-		if (!platform_in_qemu_tcg())
+		/* QEMU before 9.1 never fires them in a nested guest; later ones may. Exception
+		 * delivery clears RFLAGS.TF, which standard KVM steps with. */
+		if (!platform_in_qemu_tcg()) {
 			cr_expect(p.hw_breakpoint, "DR0 breakpoints fire on hardware KVM");
+			cr_expect(!p.step_handlers, "standard KVM's single steps stop in a handler");
+		}
 	}
 }
 
@@ -58,4 +62,6 @@ Test(platform, probe_is_repeatable)
 	cr_expect_eq(a.hw_breakpoint, b.hw_breakpoint);
 	cr_expect_eq(a.sw_breakpoint, b.sw_breakpoint);
 	cr_expect_eq(a.step_io_exit, b.step_io_exit);
+	cr_expect_eq(a.step_handlers, b.step_handlers);
+	cr_expect_eq(a.step_delivery, b.step_delivery);
 }
