@@ -195,7 +195,8 @@ static enum hc_result hc_checkpoint(struct run *r, uint32_t arg)
 
 	if (hc_fetch(r, PW_HC_CHECKPOINT, arg, &c, sizeof(c)) == HC_STOP)
 		return HC_STOP;
-	r->checkpoints++;
+	if (r->checkpoints++ == 0)
+		r->exits_at_cp = run_guest_exits(r);
 	if (r->cfg.trace)
 		fprintf(r->cfg.log, "vmm: checkpoint %llu value 0x%llx at RIP 0x%llx\n",
 			(unsigned long long)c.id, (unsigned long long)c.value,

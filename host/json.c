@@ -159,6 +159,15 @@ int json_write_run(FILE *f, const struct run *r, const char *image, uint64_t mem
 	fputs(",\n", f);
 	json_exits(f, r);
 	fprintf(f, "  \"exits_total\": %llu,\n", (unsigned long long)r->nexits);
+	if (r->counted)
+		fprintf(f, "  \"guest_exits\": %llu,\n  \"insns\": %llu,\n",
+			(unsigned long long)run_guest_exits(r), (unsigned long long)r->insns);
+	if (r->checkpoints)
+		fprintf(f, "  \"exits_after_checkpoint\": %llu,\n",
+			(unsigned long long)(run_guest_exits(r) - r->exits_at_cp));
+	if (r->counted && r->checkpoints)
+		fprintf(f, "  \"insns_after_checkpoint\": %llu,\n",
+			(unsigned long long)r->insns_after_cp);
 	fprintf(f, "  \"wall_ms\": %.3f,\n", (double)r->wall_ns / 1e6);
 	fprintf(f, "  \"checkpoints\": %llu,\n", (unsigned long long)r->checkpoints);
 	fprintf(f, "  \"console_bytes\": %llu,\n", (unsigned long long)r->console_bytes);

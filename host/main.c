@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "count.h"
 #include "cpu.h"
 #include "disasm.h"
 #include "json.h"
@@ -37,6 +38,7 @@ struct vmm {
 	struct layout layout;
 	struct replay_src replay; /* the build's inputs, for a triple fault KVM reset (AMD) */
 	struct run run;
+	struct count count; /* --count */
 };
 
 /* Open the --json destination, if any. */
@@ -145,6 +147,46 @@ static void vmm_tell_stop(struct vmm *v)
 		report_stop(stderr, r);
 }
 
+/* --count: single-step the run from its first instruction (before the sandbox: the platform
+ * probe makes a scratch VM). */
+static int vmm_count_start(struct vmm *v)
+{
+	struct vm_error e = {0};
+	const char *why;
+
+	switch (count_start(&v->count, &v->run, v->o.count_bps, &e)) {
+	case COUNT_OK:
+		break;
+	case COUNT_ENOBP:
+		fprintf(stderr, "vmm: --count: %s\n", e.detail);
+		return PW_STATUS_KVM;
+	default:
+		fprintf(stderr, "vmm: --count: %s\n", e.detail);
+		return PW_STATUS_INTERNAL;
+	}
+	if (count_inexact(&why))
+		fprintf(stderr, "vmm: note: --count may be off here: %s\n", why);
+	return 0;
+}
+
+/* --count's result line, once the run stopped. */
+static void vmm_count_report(struct vmm *v)
+{
+	struct run *r = &v->run;
+
+	count_finish(&v->count, r);
+	r->counted = true;
+	r->insns = v->count.insns;
+	r->insns_after_cp = r->insns - v->count.cp_insns;
+	fprintf(stderr, "vmm: counted %llu guest instructions and %llu VM exits",
+		(unsigned long long)r->insns, (unsigned long long)run_guest_exits(r));
+	if (r->checkpoints)
+		fprintf(stderr, "; after the first checkpoint %llu and %llu",
+			(unsigned long long)r->insns_after_cp,
+			(unsigned long long)(run_guest_exits(r) - r->exits_at_cp));
+	fputc('\n', stderr);
+}
+
 /* Run the guest and report; returns ./vmm's exit status. */
 static int vmm_run(struct vmm *v)
 {
@@ -173,6 +215,8 @@ static int vmm_run(struct vmm *v)
 	 * needed. */
 	if (!v->o.quiet && !v->o.no_sandbox && isatty(STDERR_FILENO))
 		disasm_preload();
+	if (v->o.count && (status = vmm_count_start(v)))
+		return status;
 	/* Last thing before the guest runs: every file and KVM object already exists. */
 	se = v->o.no_sandbox ? SANDBOX_OK : sandbox_install(&v->vm);
 	if (se) {
@@ -180,6 +224,8 @@ static int vmm_run(struct vmm *v)
 		return PW_STATUS_INTERNAL;
 	}
 	run_guest(&v->run);
+	if (v->o.count)
+		vmm_count_report(v);
 	status = run_status(&v->run);
 	vmm_tell_stop(v);
 	if (v->json && json_write_run(v->json, &v->run, v->o.image, v->o.mem, status) < 0)

@@ -25,6 +25,7 @@ enum {
 	OPT_MAX_EXITS,
 	OPT_NO_SANDBOX,
 	OPT_REPLAY,
+	OPT_COUNT,
 };
 
 /* "+": stop at the first non-option (IMAGE); ":": report a missing value as ':'. */
@@ -46,6 +47,7 @@ static const struct option opt_long[] = {
     {"max-exits", required_argument, NULL, OPT_MAX_EXITS},
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {"replay-triple-fault", no_argument, NULL, OPT_REPLAY},
+    {"count", optional_argument, NULL, OPT_COUNT},
     {NULL, 0, NULL, 0},
 };
 
@@ -198,6 +200,12 @@ static enum opt_err opt_apply(int c, const char *arg, struct options *o, struct 
 	case OPT_REPLAY:
 		o->replay_triple_fault = true;
 		return OPT_OK;
+	case OPT_COUNT:
+		if (arg && strcmp(arg, "bps") != 0)
+			return opt_fail(e, "--count=%s: the only variant is --count=bps", arg);
+		o->count = true;
+		o->count_bps = arg != NULL;
+		return OPT_OK;
 	}
 	return opt_fail(e, "internal error: option %d not handled", c);
 }
@@ -268,6 +276,8 @@ void options_usage(FILE *f, const char *prog)
 		"      --no-sandbox     do not confine the VMM with seccomp during the run\n"
 		"      --replay-triple-fault  find a triple fault's registers by replaying the run\n"
 		"                       even where KVM kept them, and check they agree\n"
+		"      --count          count the guest instructions the run retires, by single\n"
+		"                       steps (slow), and print them with its VM exits\n"
 		"  -h, --help           show this help\n"
 		"      --version        show the version\n"
 		"\n"

@@ -33,6 +33,8 @@ struct options {
 	uint64_t max_exits;	      /* --max-exits N; 0 = none */
 	bool no_sandbox;	      /* --no-sandbox */
 	bool replay_triple_fault;     /* --replay-triple-fault */
+	bool count;		      /* --count: count guest instructions by single steps */
+	bool count_bps;		      /* --count=bps: with handler breakpoints everywhere */
 	const char *image;	      /* the first non-option argument */
 	char cmdline[PW_CMDLINE_MAX]; /* the arguments after IMAGE, joined by spaces */
 };

@@ -90,6 +90,11 @@ struct run {
 	bool replayed;	       /* ... and a replay found them again (regs, sregs below) */
 	char replay_note[320]; /* what the crash report says about it */
 	uint64_t start_ns;     /* CLOCK_MONOTONIC at the first KVM_RUN */
+	uint64_t exits_at_cp;  /* guest exits up to the first checkpoint, its own included (a
+				* campaign's experiment runs from there) */
+	bool counted;	       /* --count: insns holds the guest instructions retired, and */
+	uint64_t insns;
+	uint64_t insns_after_cp; /* ... those after the first checkpoint's `out` */
 	const char *walk_what; /* the address the crash report walks: "CR2", "GPA", "RIP" */
 	uint64_t walk_addr;
 
