@@ -18,7 +18,7 @@ bool pw_reports_on = true;
 /* Handlers running right now. IST resets RSP to the stack top on every #PF, so a #PF inside the
  * #PF handler has already overwritten the outer frame: it can only be reported, never resumed. */
 unsigned pw_trap_depth;
-uint64_t pw_heap_start, pw_heap_size;
+uint64_t pw_heap_start, pw_heap_size, pw_heap_end;
 
 /* What the dispatcher knows about one exception. */
 struct fault {
@@ -41,6 +41,7 @@ void pw_trap_fast_init(void)
 	r = pw_region_find(PW_REGION_HEAP);
 	pw_heap_start = r ? r->start : 0;
 	pw_heap_size = r ? r->size : 0;
+	pw_heap_end = pw_heap_start + pw_heap_size;
 	done = true;
 }
 

@@ -1,6 +1,7 @@
 /* pw_recovery_run: the setjmp half of pw_expect_fault. The longjmp half is whoever catches the
  * fault: the guest's trap entry (traps.S) or the VMM (--faults=vmm). Both reload the
- * saved registers from struct pw_recovery, set RAX = 1 and resume at recovery_resume. */
+ * saved registers from struct pw_recovery and resume at recovery_resume, which returns 1 (the
+ * VMM also sets RAX = 1; the guest's unwinder leaves it to the resume point). */
 #include "trap.h"
 
 	.text

@@ -79,7 +79,8 @@ _Static_assert(PW_PORT(PW_HC_FAULT) == PW_TRAP_FAULT_PORT, "traps.S's report por
 extern struct pw_recovery pw_recovery_record; /* expect.c: the one recovery record */
 extern bool pw_reports_on;		      /* fault.c: pw_fault_reports */
 extern unsigned pw_trap_depth;		      /* fault.c: handlers running right now */
-extern uint64_t pw_heap_start, pw_heap_size;  /* fault.c: set by pw_trap_fast_init */
+extern uint64_t pw_heap_start, pw_heap_size,
+    pw_heap_end; /* fault.c: set by pw_trap_fast_init; end = start + size */
 
 /* Look up the heap bounds once (idempotent); called before the first pw_expect_fault arms and by
  * the dispatcher's classification. */

@@ -21,12 +21,13 @@ trap_stub_\vec:
 	jmp trap_common
 .endm
 
-/* Vectors with an error code (8, 10-14, 17, 21, 29, 30): the CPU pushed it already. */
-.macro STUB_ERR vec
+/* Vectors with an error code (8, 10-14, 17, 21, 29, 30): the CPU pushed it already. entry:
+ * trap_common, or trap_pf for #PF, or trap_full for #DF (never resumed). */
+.macro STUB_ERR vec, entry=trap_common
 	.org pw_trap_stub_base + PW_TRAP_STUB_SIZE * \vec, 0xcc
 trap_stub_\vec:
 	pushq $\vec
-	jmp trap_common
+	jmp \entry
 .endm
 
 STUB_NOERR 0
@@ -37,13 +38,13 @@ STUB_NOERR 4
 STUB_NOERR 5
 STUB_NOERR 6
 STUB_NOERR 7
-STUB_ERR   8
+STUB_ERR   8, trap_full
 STUB_NOERR 9
 STUB_ERR   10
 STUB_ERR   11
 STUB_ERR   12
 STUB_ERR   13
-STUB_ERR   14
+STUB_ERR   14, trap_pf
 STUB_NOERR 15
 STUB_NOERR 16
 STUB_ERR   17
@@ -62,63 +63,89 @@ STUB_ERR   29
 STUB_ERR   30
 STUB_NOERR 31
 
-/* Offsets on the stack at trap_common, and after the fast path pushed RAX and RDX. */
+/* Offsets on the stack at trap_common, and after the fast path pushed RBX. */
 #define TF_VECTOR 0
 #define TF_ERROR  8
 #define TF_RIP	  16
 #define TF_RFLAGS 32
 #define TF_RSP	  40
-#define FAST(off) (16 + (off))
-#define RFLAGS_DF (1 << 10)
+#define FAST(off) (8 + (off))
 #define PF_ERR_P  1
+#define REC(field) pw_recovery_record+PW_RECOVERY_##field(%rip)
 
 /* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
  * fault in pw_recovery_record, disarm it, report it if reports are on (one exit), and resume at
- * its recovery point with its callee-saved registers, RAX = 1 and DF clear, as
- * pw_recovery_run's contract says, without saving the GPRs or entering C. This is the runtime's
- * one unwinder. Anything else goes to the full path below with every register intact. */
+ * its recovery point with its callee-saved registers and RSP, the interrupted RFLAGS with DF
+ * clear, as pw_recovery_run's contract says (the recovery points set RAX = 1 themselves),
+ * without saving the GPRs or entering C. This is the runtime's one unwinder. Anything else goes
+ * to trap_full with every register intact.
+ *
+ * Every instruction here is paid by every caught fault (docs/faults.md, "Cost": a budget in
+ * tests/test_counts.c holds the count). So: #PF and #DF have entries of their own instead of
+ * tests of the vector; the only scratch registers are RBX and RBP, which the resume reloads
+ * from the record anyway (RBX is pushed only to give it back on the way to trap_full); and the
+ * exit is popfq and an indirect jump on the recovery point's own stack, not a rewritten iretq
+ * frame (all #PF and #DF state lives on their IST stacks, which the next delivery resets). */
 	.p2align 4
-trap_common:
-	cmpq $0, pw_recovery_record+PW_RECOVERY_ARMED(%rip)
+trap_pf:
+	cmpq $0, REC(ARMED)
 	je trap_full
 	cmpl $0, pw_trap_depth(%rip)
 	jne trap_full
-	cmpq $8, TF_VECTOR(%rsp)		/* #DF: never resumed */
-	je trap_full
-	pushq %rax
-	pushq %rdx
-	xorl %edx, %edx				/* CR2 as recorded: 0 unless #PF */
-	cmpq $14, FAST(TF_VECTOR)(%rsp)
-	jne trap_fast_unwind
-	movq %cr2, %rdx
+	pushq %rbx
+	movq %cr2, %rbx
 	testb $PF_ERR_P, FAST(TF_ERROR)(%rsp)	/* a protection fault is never heap growth */
 	jnz trap_fast_unwind
-	movq %rdx, %rax
-	subq pw_heap_start(%rip), %rax
-	cmpq pw_heap_size(%rip), %rax
+	cmpq pw_heap_start(%rip), %rbx
+	jb trap_fast_unwind
+	cmpq pw_heap_end(%rip), %rbx
 	jae trap_fast_unwind
-	popq %rdx				/* a first touch of the heap: grow it */
-	popq %rax
+	popq %rbx				/* a first touch of the heap: grow it */
 	jmp trap_full
+
+trap_common:
+	cmpq $0, REC(ARMED)
+	je trap_full
+	cmpl $0, pw_trap_depth(%rip)
+	jne trap_full
+	pushq %rbx
+	xorl %ebx, %ebx				/* CR2 as recorded: 0 unless #PF */
+
+/* RBX = CR2 (0 unless #PF), the interrupted RBX pushed above the frame. */
 trap_fast_unwind:
-	movq FAST(TF_VECTOR)(%rsp), %rax
-	movq %rax, pw_recovery_record+PW_RECOVERY_VECTOR(%rip)
-	movq FAST(TF_ERROR)(%rsp), %rax
-	movq %rax, pw_recovery_record+PW_RECOVERY_ERROR(%rip)
-	movq %rdx, pw_recovery_record+PW_RECOVERY_CR2(%rip)
-	movq FAST(TF_RIP)(%rsp), %rax
-	movq %rax, pw_recovery_record+PW_RECOVERY_FAULT_RIP(%rip)
-	movq $0, pw_recovery_record+PW_RECOVERY_KIND(%rip)	/* PW_FAULT_NONE: not classified */
-	movq $0, pw_recovery_record+PW_RECOVERY_ARMED(%rip)
+	movq FAST(TF_VECTOR)(%rsp), %rbp
+	movq %rbp, REC(VECTOR)
+	movq FAST(TF_ERROR)(%rsp), %rbp
+	movq %rbp, REC(ERROR)
+	movq %rbx, REC(CR2)
+	movq FAST(TF_RIP)(%rsp), %rbp
+	movq %rbp, REC(FAULT_RIP)
+	movq $0, REC(KIND)			/* PW_FAULT_NONE: not classified */
+	movq $0, REC(ARMED)
 	cmpb $0, pw_reports_on(%rip)
-	je 1f
-	/* The report: PW_HC_FAULT with kind PW_FAULT_NONE, which the VMM classifies with the same
-	 * classifier and layout (docs/abi.md); RSP is the interrupted code's, before the rewrite. */
+	jne trap_fast_report_it
+trap_fast_resume:
+	pushq FAST(TF_RFLAGS)(%rsp)
+	popfq
+	cld
+	movq REC(RBX), %rbx
+	movq REC(RBP), %rbp
+	movq REC(R12), %r12
+	movq REC(R13), %r13
+	movq REC(R14), %r14
+	movq REC(R15), %r15
+	movq REC(RSP), %rsp
+	jmp *REC(RIP)
+
+/* The report: PW_HC_FAULT with kind PW_FAULT_NONE, which the VMM classifies with the same
+ * classifier and layout (docs/abi.md); RSP is the interrupted code's. RAX and RDX are free: the
+ * recovery point is a function's return, where they are the caller's to lose. */
+trap_fast_report_it:
 	movl FAST(TF_VECTOR)(%rsp), %eax
 	movl %eax, trap_fast_report+PW_HC_FAULT_VECTOR(%rip)
 	movq FAST(TF_ERROR)(%rsp), %rax
 	movq %rax, trap_fast_report+PW_HC_FAULT_ERROR(%rip)
-	movq %rdx, trap_fast_report+PW_HC_FAULT_GVA(%rip)
+	movq %rbx, trap_fast_report+PW_HC_FAULT_GVA(%rip)
 	movq FAST(TF_RIP)(%rsp), %rax
 	movq %rax, trap_fast_report+PW_HC_FAULT_RIP(%rip)
 	movq FAST(TF_RSP)(%rsp), %rax
@@ -126,23 +153,7 @@ trap_fast_unwind:
 	leaq trap_fast_report(%rip), %rax
 	movl $PW_TRAP_FAULT_PORT, %edx
 	outl %eax, %dx
-1:
-	movq pw_recovery_record+PW_RECOVERY_RIP(%rip), %rax
-	movq %rax, FAST(TF_RIP)(%rsp)
-	movq pw_recovery_record+PW_RECOVERY_RSP(%rip), %rax
-	movq %rax, FAST(TF_RSP)(%rsp)
-	andq $~RFLAGS_DF, FAST(TF_RFLAGS)(%rsp)
-	movq pw_recovery_record+PW_RECOVERY_RBX(%rip), %rbx
-	movq pw_recovery_record+PW_RECOVERY_RBP(%rip), %rbp
-	movq pw_recovery_record+PW_RECOVERY_R12(%rip), %r12
-	movq pw_recovery_record+PW_RECOVERY_R13(%rip), %r13
-	movq pw_recovery_record+PW_RECOVERY_R14(%rip), %r14
-	movq pw_recovery_record+PW_RECOVERY_R15(%rip), %r15
-	popq %rdx
-	popq %rax
-	movl $1, %eax				/* pw_recovery_run returns 1 */
-	addq $16, %rsp				/* vector and error code */
-	iretq
+	jmp trap_fast_resume
 
 /* Save the GPRs in struct pw_trap_frame order (rax pushed first sits highest), call the
  * dispatcher, reload whatever it left in the frame, drop vector and error code, return. The CPU
