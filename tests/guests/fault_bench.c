@@ -3,7 +3,9 @@
  * every kind shares (fb_loop: same instructions, only the op it calls differs), and times them
  * with rdtsc. One untimed iteration goes first (warm-up, and it checks the fault's kind).
  * Prints "fault-bench KIND N CYCLES cycles" and exits 0; 1 if an iteration did not fault or exit
- * as its kind says, 2 for bad arguments or the wrong --faults mode.
+ * as its kind says, 2 for bad arguments or the wrong --faults mode. With a third word,
+ * `untimed`, it prints "fault-bench KIND N untimed" instead: the same instructions for any
+ * TSC reading, as `./vmm --count` needs to count what one iteration costs.
  *
  * Kinds, one fault or one exit per iteration (the guard faults all read 0x10, the null guard):
  *   loop       fb_touch of a mapped byte: no fault. The baseline the host subtracts.
@@ -202,8 +204,8 @@ static unsigned fb_parse_kind(const char *s, const char **rest)
 	return FB_KINDS;
 }
 
-/* The decimal count in s (0..MAX_ITERS, nothing after it), or -1. */
-static long fb_parse_count(const char *s)
+/* The decimal count in s (0..MAX_ITERS), then nothing or " untimed" (*untimed), or -1. */
+static long fb_parse_count(const char *s, bool *untimed)
 {
 	long v = 0;
 
@@ -214,7 +216,8 @@ static long fb_parse_count(const char *s)
 	for (; *s >= '0' && *s <= '9'; s++)
 		if ((v = v * 10 + (*s - '0')) > (long)MAX_ITERS)
 			return -1;
-	return *s == '\0' ? v : -1;
+	*untimed = strcmp(s, " untimed") == 0;
+	return *s == '\0' || *untimed ? v : -1;
 }
 
 /* The untimed first iteration: true if op did what kind k says, and for probes if the fault
@@ -293,13 +296,14 @@ int main(void)
 {
 	const char *rest;
 	unsigned id = fb_parse_kind(pw_cmdline(), &rest);
-	long n = fb_parse_count(rest);
+	bool untimed = false;
+	long n = fb_parse_count(rest, &untimed);
 	uint64_t cycles = 0;
 	int st;
 
 	if (id == FB_KINDS || n < 0) {
-		printf("usage: fault_bench.bin KIND N (KIND: loop probe bare recovered heap-grow "
-		       "reported vmm pio; N <= %u)\n",
+		printf("usage: fault_bench.bin KIND N [untimed] (KIND: loop probe bare recovered "
+		       "heap-grow reported vmm pio; N <= %u)\n",
 		       MAX_ITERS);
 		return EXIT_USAGE;
 	}
@@ -312,7 +316,9 @@ int main(void)
 	st = fb_run(id, (unsigned)n, &cycles);
 	if (st == 0 && id == FB_BARE && !fb_runtime_gate_back())
 		st = EXIT_CHECK;
-	if (st == 0)
+	if (st == 0 && untimed)
+		printf("fault-bench %s %ld untimed\n", fb_kinds[id].name, n);
+	else if (st == 0)
 		printf("fault-bench %s %ld %lu cycles\n", fb_kinds[id].name, n, cycles);
 	return st;
 }
