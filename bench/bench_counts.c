@@ -25,8 +25,8 @@ static void print_counts(const char *name, const struct cm_count *c, bool counte
 
 /* The whole run of guest `name` (or, for a campaign experiment, what follows its snapshot
  * point, the first checkpoint). */
-static bool measure_run(const struct cm_paths *p, bool counted, const char *bench,
-			const char *name, bool after_checkpoint)
+static bool measure_run(const struct cm_paths *p, bool counted, const char *bench, const char *name,
+			bool after_checkpoint)
 {
 	char image[4200], why[WHY_MAX] = "";
 	const char *args[] = {image, NULL};
@@ -51,7 +51,8 @@ static bool measure_fault(const struct cm_paths *p, bool counted, const char *be
 	char why[WHY_MAX] = "";
 	struct cm_count c;
 
-	if (!cm_fault_cost(p, counted ? "--count" : NULL, mode, kind, false, &c, why, sizeof(why))) {
+	if (!cm_fault_cost(p, counted ? "--count" : NULL, mode, kind, false, &c, why,
+			   sizeof(why))) {
 		fprintf(stderr, "bench_counts: %s: %s\n", bench, why);
 		return false;
 	}

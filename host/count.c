@@ -10,11 +10,11 @@
 #include "hypercall.h"
 #include "steplock.h"
 
-#define IDT_GATE_SIZE	16
-#define IDT_GATE_P	0x80 /* type byte: present */
-#define OP_REX_W	0x48
-#define OP_IRET		0xcf
-#define DR7_LOCAL(i)	(1ull << (2 * (i))) /* Li: execute breakpoint, one byte (R/W, LEN 0) */
+#define IDT_GATE_SIZE 16
+#define IDT_GATE_P    0x80 /* type byte: present */
+#define OP_REX_W      0x48
+#define OP_IRET	      0xcf
+#define DR7_LOCAL(i)  (1ull << (2 * (i))) /* Li: execute breakpoint, one byte (R/W, LEN 0) */
 
 /* The handlers whose entries get a breakpoint where steps stop in handlers: the exceptions a
  * guard-page guest takes. Others run uncounted there (docs/platforms.md). */
@@ -97,8 +97,8 @@ static bool count_read(struct run *r, uint64_t va, void *buf, size_t n)
 	const void *p;
 	uint64_t gpa;
 
-	if (!s || !guest_pt_translate(&r->gpt, s->cr3, va, &gpa) ||
-	    (va & 0xfff) + n > 0x1000 || !(p = gpa_to_host(r->mem, gpa, n)))
+	if (!s || !guest_pt_translate(&r->gpt, s->cr3, va, &gpa) || (va & 0xfff) + n > 0x1000 ||
+	    !(p = gpa_to_host(r->mem, gpa, n)))
 		return false;
 	memcpy(buf, p, n);
 	return true;

@@ -21,14 +21,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CM_ITERS      10 /* K: iterations at the first point; the second runs 2K */
-#define CM_ARGS_MAX   16
-#define CM_JSON_MAX   8192
+#define CM_ITERS    10 /* K: iterations at the first point; the second runs 2K */
+#define CM_ARGS_MAX 16
+#define CM_JSON_MAX 8192
 
 /* What one ./vmm run counted. */
 struct cm_count {
-	uint64_t insns, exits;		/* the whole run (insns only with --count) */
-	bool checkpointed;		/* it made a checkpoint: */
+	uint64_t insns, exits;		   /* the whole run (insns only with --count) */
+	bool checkpointed;		   /* it made a checkpoint: */
 	uint64_t insns_after, exits_after; /* ... what came after the first one */
 };
 
@@ -130,9 +130,10 @@ static inline bool cm_fault_iter(const struct cm_paths *p, const char *count, co
 		      c[2].exits - c[1].exits != c[1].exits - c[0].exits)) {
 		snprintf(why, n,
 			 "fault_bench %s: counts not linear in N: %" PRIu64 "/%" PRIu64 " %" PRIu64
-			 "/%" PRIu64 " %" PRIu64 "/%" PRIu64 " instructions/exits at N = %d, %d, %d",
-			 kind, c[0].insns, c[0].exits, c[1].insns, c[1].exits, c[2].insns, c[2].exits,
-			 CM_ITERS, 2 * CM_ITERS, 3 * CM_ITERS);
+			 "/%" PRIu64 " %" PRIu64 "/%" PRIu64
+			 " instructions/exits at N = %d, %d, %d",
+			 kind, c[0].insns, c[0].exits, c[1].insns, c[1].exits, c[2].insns,
+			 c[2].exits, CM_ITERS, 2 * CM_ITERS, 3 * CM_ITERS);
 		return false;
 	}
 	if ((c[1].insns - c[0].insns) % CM_ITERS || (c[1].exits - c[0].exits) % CM_ITERS) {

@@ -145,8 +145,9 @@ Test(counts, handler_breakpoints_count_the_same)
 
 		cr_assert_geq(sa, 0, "%s: %s", images[i], why);
 		cr_expect_eq(sa, sb, "%s: status %d, with breakpoints %d", images[i], sa, sb);
-		cr_expect_eq(a.insns, b.insns, "%s: %" PRIu64 " instructions, with breakpoints %" PRIu64,
-			     images[i], a.insns, b.insns);
+		cr_expect_eq(a.insns, b.insns,
+			     "%s: %" PRIu64 " instructions, with breakpoints %" PRIu64, images[i],
+			     a.insns, b.insns);
 	}
 }
 
@@ -167,12 +168,13 @@ Test(counts, campaign_experiment_matches_the_golden_trace)
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	line = strstr(r.err, "golden run:");
 	cr_assert_not_null(line, "%s", r.err);
-	cr_assert_eq(sscanf(line, "golden run: %*[^,], %*[^,], %llu exits, %*u hypercalls, %llu "
-				  "instructions",
+	cr_assert_eq(sscanf(line,
+			    "golden run: %*[^,], %*[^,], %llu exits, %*u hypercalls, %llu "
+			    "instructions",
 			    &exits, &traced),
 		     2, "%s", line);
-	cr_expect_eq(c.insns_after, traced + 1, "--count %" PRIu64 " after the checkpoint, trace %llu",
-		     c.insns_after, traced);
+	cr_expect_eq(c.insns_after, traced + 1,
+		     "--count %" PRIu64 " after the checkpoint, trace %llu", c.insns_after, traced);
 	cr_expect_eq(c.exits_after, exits, "exits after the checkpoint %" PRIu64 ", golden %llu",
 		     c.exits_after, exits);
 	proc_result_free(&r);

@@ -74,6 +74,10 @@ Test(json, run_report)
 	r.nexits = 8;
 	r.wall_ns = 1234567;
 	r.checkpoints = 3;
+	r.exits_at_cp = 6;
+	r.counted = true; /* --count */
+	r.insns = 1234;
+	r.insns_after_cp = 1000;
 	r.console_bytes = 42;
 	cr_assert(fault_list_append(&r.faults, &f));
 	f.kind = PW_FAULT_HEAP_GROW;
@@ -94,6 +98,10 @@ Test(json, run_report)
 	    "  \"message\": \"guest crashed: \\\"quoted\\\"\",\n"
 	    "  \"exits\": {\"IO\": 5, \"HLT\": 1, \"OTHER\": 2},\n"
 	    "  \"exits_total\": 8,\n"
+	    "  \"guest_exits\": 8,\n"
+	    "  \"insns\": 1234,\n"
+	    "  \"exits_after_checkpoint\": 2,\n"
+	    "  \"insns_after_checkpoint\": 1000,\n"
 	    "  \"wall_ms\": 1.235,\n"
 	    "  \"checkpoints\": 3,\n"
 	    "  \"console_bytes\": 42,\n"
