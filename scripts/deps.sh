@@ -8,7 +8,7 @@ need="gcc make binutils libc6-dev pkg-config"
 set=${1:-build}
 case "$set" in
 build) ;;
-test) need="$need libcriterion-dev" ;;
+test) need="$need libcriterion-dev clang" ;; # clang: tests/plain/ is built by both compilers
 clang) need="$need libcriterion-dev clang" ;;
 fuzz) need="$need libcriterion-dev clang libclang-rt-14-dev" ;;
 vm) need="$need qemu-system-x86 busybox-static xz-utils zstd" ;;
