@@ -120,11 +120,13 @@ int main(void)
 	}
 	for (int k = 0; k < BENCH_KINDS; k++)
 		med[k] = bench_median(t[k], BENCH_RUNS);
-	printf("BENCH boot_hello_ms %.3f ms\n", med[BENCH_HELLO]);
-	printf("BENCH boot_rawkvm_ms %.3f ms\n", med[BENCH_RAWKVM]);
-	printf("BENCH boot_hello_ratio %.2f x\n", med[BENCH_HELLO] / med[BENCH_RAWKVM]);
-	printf("BENCH boot_hlt_ms %.3f ms\n", med[BENCH_HLT]);
-	printf("BENCH boot_hlt_ratio %.2f x\n", med[BENCH_HLT] / med[BENCH_RAWKVM]);
+	printf("BENCH boot_hello_ms %.3f ms%s\n", med[BENCH_HELLO], bench_wall_note());
+	printf("BENCH boot_rawkvm_ms %.3f ms%s\n", med[BENCH_RAWKVM], bench_wall_note());
+	printf("BENCH boot_hello_ratio %.2f x%s\n", med[BENCH_HELLO] / med[BENCH_RAWKVM],
+	       bench_wall_note());
+	printf("BENCH boot_hlt_ms %.3f ms%s\n", med[BENCH_HLT], bench_wall_note());
+	printf("BENCH boot_hlt_ratio %.2f x%s\n", med[BENCH_HLT] / med[BENCH_RAWKVM],
+	       bench_wall_note());
 	rc = 0;
 out:
 	unlink(hlt);

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
+
 #define BENCH_RUNS  2000
 #define BENCH_FRESH 50
 
@@ -59,15 +61,15 @@ int main(void)
 		printf("BENCH campaign_exps_per_s skipped (no /dev/kvm)\n");
 		return 0;
 	}
-	char *camp_argv[] = {vmm,   "campaign", "--runs", runs, "--seed", "1",	 "--jobs",
-			     "2",   "--no-progress", "--out", out, image, NULL};
+	char *camp_argv[] = {vmm, "campaign",	   "--runs", runs, "--seed", "1", "--jobs",
+			     "2", "--no-progress", "--out",  out,  image,    NULL};
 	t = now_s();
 	if (run_quiet(camp_argv) != 0) {
 		fprintf(stderr, "bench_campaign: the campaign failed\n");
 		return 1;
 	}
 	camp = (now_s() - t) / BENCH_RUNS;
-	printf("BENCH campaign_exps_per_s %.0f exps/s\n", 1.0 / camp);
+	printf("BENCH campaign_exps_per_s %.0f exps/s%s\n", 1.0 / camp, bench_wall_note());
 	f = fopen(out, "r");
 	if (!f)
 		return 1;
@@ -86,7 +88,7 @@ int main(void)
 	fresh = (now_s() - t) / (n ? n : 1);
 	fclose(f);
 	unlink(out);
-	printf("BENCH campaign_fresh_process_ms %.2f ms\n", fresh * 1e3);
-	printf("BENCH campaign_speedup %.1f x\n", fresh / camp);
+	printf("BENCH campaign_fresh_process_ms %.2f ms%s\n", fresh * 1e3, bench_wall_note());
+	printf("BENCH campaign_speedup %.1f x%s\n", fresh / camp, bench_wall_note());
 	return 0;
 }

@@ -316,16 +316,18 @@ static int bench_print(const double med[K_COUNT])
 			net[K_BARE], net[K_PIO]);
 		return 1;
 	}
-	printf("BENCH fault_loop_us %.2f us\n", med[K_LOOP]);
-	printf("BENCH fault_probe_us %.2f us\n", net[K_PROBE]);
-	printf("BENCH fault_bare_us %.2f us\n", net[K_BARE]);
-	printf("BENCH fault_recovered_us %.2f us\n", net[K_RECOVERED]);
-	printf("BENCH fault_heapgrow_us %.2f us\n", net[K_HEAP]);
-	printf("BENCH fault_reported_us %.2f us\n", net[K_REPORTED]);
-	printf("BENCH fault_vmm_us %.2f us\n", net[K_VMM]);
-	printf("BENCH pio_exit_us %.2f us\n", net[K_PIO]);
-	printf("BENCH fault_guest_ratio %.2f x\n", net[K_RECOVERED] / net[K_BARE]);
-	printf("BENCH fault_report_ratio %.2f x\n", net[K_REPORTED] / (net[K_BARE] + net[K_PIO]));
+	printf("BENCH fault_loop_us %.2f us%s\n", med[K_LOOP], bench_wall_note());
+	printf("BENCH fault_probe_us %.2f us%s\n", net[K_PROBE], bench_wall_note());
+	printf("BENCH fault_bare_us %.2f us%s\n", net[K_BARE], bench_wall_note());
+	printf("BENCH fault_recovered_us %.2f us%s\n", net[K_RECOVERED], bench_wall_note());
+	printf("BENCH fault_heapgrow_us %.2f us%s\n", net[K_HEAP], bench_wall_note());
+	printf("BENCH fault_reported_us %.2f us%s\n", net[K_REPORTED], bench_wall_note());
+	printf("BENCH fault_vmm_us %.2f us%s\n", net[K_VMM], bench_wall_note());
+	printf("BENCH pio_exit_us %.2f us%s\n", net[K_PIO], bench_wall_note());
+	printf("BENCH fault_guest_ratio %.2f x%s\n", net[K_RECOVERED] / net[K_BARE],
+	       bench_wall_note());
+	printf("BENCH fault_report_ratio %.2f x%s\n", net[K_REPORTED] / (net[K_BARE] + net[K_PIO]),
+	       bench_wall_note());
 	return 0;
 }
 
