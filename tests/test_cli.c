@@ -127,6 +127,20 @@ Test(options, usage_errors)
 	EXPECT_USAGE("option '-m' needs a value", "-m");
 	EXPECT_USAGE("--faults 'both'", "--faults=both", "img");
 	EXPECT_USAGE("empty image name", "");
+	EXPECT_USAGE("--count=steps: the only variant is --count=bps", "--count=steps", "img");
+}
+
+Test(options, count)
+{
+	struct options o;
+	struct opt_error e;
+
+	cr_assert_eq(PARSE(&o, &e, "img"), OPT_OK, "%s", e.msg);
+	cr_assert(!o.count && !o.count_bps);
+	cr_assert_eq(PARSE(&o, &e, "--count", "img"), OPT_OK, "%s", e.msg);
+	cr_assert(o.count && !o.count_bps);
+	cr_assert_eq(PARSE(&o, &e, "--count=bps", "img"), OPT_OK, "%s", e.msg);
+	cr_assert(o.count && o.count_bps);
 }
 
 Test(options, bad_mem_sizes)
@@ -185,7 +199,7 @@ Test(cli, help_lists_options_and_statuses)
 	cr_assert(strstr(r.out, "usage:"), "%s", r.out);
 	for (const char *const *w =
 		 (const char *const[]){"--mem", "--dump-pt", "--json", "--timeout", "--trace",
-				       "--quiet", "--faults", "--protect-pt", NULL};
+				       "--quiet", "--faults", "--protect-pt", "--count", NULL};
 	     *w; w++)
 		cr_assert(strstr(r.out, *w), "help lacks %s", *w);
 	cr_assert(strstr(r.out, "64 ") && strstr(r.out, "65 ") && strstr(r.out, "69 ") &&
