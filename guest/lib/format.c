@@ -368,7 +368,7 @@ static void convert(struct fmt_out *o, const struct fmt_spec *spec, struct fmt_a
 	}
 }
 
-int fmt_format(struct fmt_sink *sink, const char *fmt, va_list ap)
+int fmt_format_from(struct fmt_sink *sink, const char *fmt, const char *pct, va_list ap)
 {
 	struct fmt_out o = {.sink = sink, .count = 0};
 	struct fmt_args args;
@@ -376,19 +376,23 @@ int fmt_format(struct fmt_sink *sink, const char *fmt, va_list ap)
 	const char *p = fmt;
 
 	va_copy(args.ap, ap);
-	while (*p) {
-		const char *lit = p;
-
-		p = strchrnul(p, '%');
-		out_str(&o, lit, (size_t)(p - lit));
-		if (!*p)
+	for (;;) {
+		out_str(&o, p, (size_t)(pct - p)); /* the literal text up to the '%' or the end */
+		if (!*pct)
 			break;
-		p = parse_spec(p + 1, &spec, &args);
+		p = parse_spec(pct + 1, &spec, &args);
 		if (!spec.conv)
 			break; /* a lone '%' at the end prints nothing */
 		convert(&o, &spec, &args);
-		p++;
+		if (!*++p)
+			break;
+		pct = strchrnul(p, '%');
 	}
 	va_end(args.ap);
 	return o.count > INT_MAX ? INT_MAX : (int)o.count;
+}
+
+int fmt_format(struct fmt_sink *sink, const char *fmt, va_list ap)
+{
+	return fmt_format_from(sink, fmt, strchrnul(fmt, '%'), ap);
 }

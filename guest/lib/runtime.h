@@ -16,6 +16,9 @@ struct fmt_sink {
  * produced, whatever the sink kept. */
 int fmt_format(struct fmt_sink *sink, const char *fmt, va_list ap);
 
+/* fmt_format for a caller that already found the first '%' of fmt (or its end): pct. */
+int fmt_format_from(struct fmt_sink *sink, const char *fmt, const char *pct, va_list ap);
+
 /* ---- Console (console.c) ---- */
 
 /* Append n bytes to the console buffer; flushes on '\n' and when the buffer is full. */
