@@ -86,13 +86,19 @@ STUB_NOERR 31
  * from the record anyway (RBX is pushed only to give it back on the way to trap_full); and the
  * exit is popfq and an indirect jump on the recovery point's own stack, not a rewritten iretq
  * frame (all #PF and #DF state lives on their IST stacks, which the next delivery resets). */
-	.p2align 4
-trap_pf:
+/* The fast path's conditions common to every vector: an armed record and no handler running,
+ * else the full path; then RBX is pushed, the first scratch register. */
+.macro FAST_PATH_OR_FULL
 	cmpq $0, REC(ARMED)
 	je trap_full
 	cmpl $0, pw_trap_depth(%rip)
 	jne trap_full
 	pushq %rbx
+.endm
+
+	.p2align 4
+trap_pf:
+	FAST_PATH_OR_FULL
 	movq %cr2, %rbx
 	testb $PF_ERR_P, FAST(TF_ERROR)(%rsp)	/* a protection fault is never heap growth */
 	jnz trap_fast_unwind
@@ -104,11 +110,7 @@ trap_pf:
 	jmp trap_full
 
 trap_common:
-	cmpq $0, REC(ARMED)
-	je trap_full
-	cmpl $0, pw_trap_depth(%rip)
-	jne trap_full
-	pushq %rbx
+	FAST_PATH_OR_FULL
 	xorl %ebx, %ebx				/* CR2 as recorded: 0 unless #PF */
 
 /* RBX = CR2 (0 unless #PF), the interrupted RBX pushed above the frame. */
