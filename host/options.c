@@ -245,6 +245,9 @@ enum opt_err options_parse(int argc, char *const argv[], struct options *o, stru
 	}
 	if (o->help || o->version)
 		return OPT_OK;
+	if (o->count && o->inject)
+		return opt_fail(e, "--count does not combine with --inject (an experiment's steps "
+				   "are its own)");
 	if (optind >= argc)
 		return opt_fail(e, "no image given");
 	o->image = argv[optind];

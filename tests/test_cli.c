@@ -128,6 +128,8 @@ Test(options, usage_errors)
 	EXPECT_USAGE("--faults 'both'", "--faults=both", "img");
 	EXPECT_USAGE("empty image name", "");
 	EXPECT_USAGE("--count=steps: the only variant is --count=bps", "--count=steps", "img");
+	EXPECT_USAGE("--count does not combine with --inject", "--count", "--inject", "skip@insn=1",
+		     "img");
 }
 
 Test(options, count)
