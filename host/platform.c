@@ -10,14 +10,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define CPUID_HV_BIT	  (1u << 31) /* CPUID 1 ECX: running under a hypervisor */
-#define CPUID_HV_VENDOR	  0x40000000u
-#define PROBE_MEM   0x10000u /* one 64 KiB slot at GPA 0, filled with hlt */
-#define PROBE_CODE  0x1000u
-#define PROBE_PORT  0x10u
-#define PROBE_RUNS  16 /* KVM_RUNs any one measurement may take */
-#define OP_HLT	    0xf4
-#define VECTOR_BP   3
+#define CPUID_HV_BIT	(1u << 31) /* CPUID 1 ECX: running under a hypervisor */
+#define CPUID_HV_VENDOR 0x40000000u
+#define PROBE_MEM	0x10000u /* one 64 KiB slot at GPA 0, filled with hlt */
+#define PROBE_CODE	0x1000u
+#define PROBE_PORT	0x10u
+#define PROBE_RUNS	16 /* KVM_RUNs any one measurement may take */
+#define OP_HLT		0xf4
+#define VECTOR_BP	3
 
 /* The probe program (real mode, CS base 0). Offsets of interest: */
 #define AT_OUT	    0x5 /* out %al, %dx */
@@ -26,14 +26,13 @@
 #define AT_INT3	    0x8 /* int3 (with no IVT: reaches hlt if the VMM does not get it) */
 #define AT_DIV0	    0xa /* mov $0, %bl; div %bl: #DE, through IVT entry 0 to PROBE_DE */
 static const uint8_t probe_code[] = {
-    0x90, 0x90,		    /* nop; nop */
-    0xba, PROBE_PORT, 0x00, /* mov $PROBE_PORT, %dx */
-    0xee,		    /* out %al, %dx */
-    0x90, 0x90,		    /* nop; nop */
-    0xcc,		    /* int3 */
-    OP_HLT,
-    0xb3, 0x00, /* mov $0, %bl */
-    0xf6, 0xf3, /* div %bl */
+    0x90,   0x90,	      /* nop; nop */
+    0xba,   PROBE_PORT, 0x00, /* mov $PROBE_PORT, %dx */
+    0xee,		      /* out %al, %dx */
+    0x90,   0x90,	      /* nop; nop */
+    0xcc,		      /* int3 */
+    OP_HLT, 0xb3,	0x00, /* mov $0, %bl */
+    0xf6,   0xf3,	      /* div %bl */
     OP_HLT,
 };
 
@@ -130,8 +129,9 @@ static enum vm_err probe_restart(struct probe_vm *p, unsigned at, uint32_t ctl, 
 	 * set (singlestep_rip), and a later KVM_SET_REGS elsewhere drops TF. */
 	if (ioctl(p->vcpu_fd, KVM_SET_REGS, &regs) < 0)
 		return probe_fail(e, "KVM_SET_REGS");
-	return ioctl(p->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? probe_fail(e, "KVM_SET_GUEST_DEBUG")
-								: VM_OK;
+	return ioctl(p->vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0
+		   ? probe_fail(e, "KVM_SET_GUEST_DEBUG")
+		   : VM_OK;
 }
 
 /* Run until a debug exit at pc (true) or until anything but a debug or I/O exit stops the
@@ -151,11 +151,10 @@ static int probe_until_debug_at(struct probe_vm *p, uint64_t pc, unsigned except
 }
 
 /* Single steps over a #DE into its handler: which debug exits come before the handler's hlt. */
-static enum vm_err probe_handler_steps(struct probe_vm *p, struct platform *out,
-				       struct vm_error *e)
+static enum vm_err probe_handler_steps(struct probe_vm *p, struct platform *out, struct vm_error *e)
 {
-	enum vm_err err = probe_restart(p, AT_DIV0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
-					0, e);
+	enum vm_err err =
+	    probe_restart(p, AT_DIV0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, e);
 
 	for (int i = 0; !err && i < PROBE_RUNS; i++) {
 		if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0)
@@ -182,8 +181,8 @@ static enum vm_err probe_measure(struct probe_vm *p, struct platform *out, struc
 		return err;
 	if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0 || ioctl(p->vcpu_fd, KVM_GET_REGS, &regs) < 0)
 		return probe_fail(e, "KVM_RUN to the out");
-	out->io_rip_after = p->run->exit_reason == KVM_EXIT_IO &&
-			    regs.rip == PROBE_CODE + AT_PAST_OUT;
+	out->io_rip_after =
+	    p->run->exit_reason == KVM_EXIT_IO && regs.rip == PROBE_CODE + AT_PAST_OUT;
 	/* single steps: a debug exit past the `out`, after its I/O exit */
 	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, e)))
 		return err;

@@ -10,18 +10,18 @@
 #include "kvm.h"
 
 struct platform {
-	bool io_rip_after;   /* at KVM_EXIT_IO, RIP is already past the `out` (PVM); standard
-			      * KVM leaves it on the instruction until the next KVM_RUN */
-	bool hw_breakpoint;  /* an execute breakpoint in DR0 (KVM_GUESTDBG_USE_HW_BP) exits; QEMU
-			      * before 9.1 never fires it in a nested guest */
-	bool sw_breakpoint;  /* int3 exits to the VMM with KVM_GUESTDBG_USE_SW_BP instead of
-			      * reaching the guest's IDT */
-	bool step_io_exit;   /* single-stepping an `out` gives its I/O exit and then a debug exit
-			      * past it (standard KVM); PVM gives the I/O exit alone */
-	bool step_handlers;  /* single steps go on inside an exception handler (PVM); standard
-			      * KVM steps with RFLAGS.TF, which exception delivery clears */
-	bool step_delivery;  /* ... and the delivery itself gives a debug exit, at the handler's
-			      * first instruction, with no instruction retired */
+	bool io_rip_after;  /* at KVM_EXIT_IO, RIP is already past the `out` (PVM); standard
+			     * KVM leaves it on the instruction until the next KVM_RUN */
+	bool hw_breakpoint; /* an execute breakpoint in DR0 (KVM_GUESTDBG_USE_HW_BP) exits; QEMU
+			     * before 9.1 never fires it in a nested guest */
+	bool sw_breakpoint; /* int3 exits to the VMM with KVM_GUESTDBG_USE_SW_BP instead of
+			     * reaching the guest's IDT */
+	bool step_io_exit;  /* single-stepping an `out` gives its I/O exit and then a debug exit
+			     * past it (standard KVM); PVM gives the I/O exit alone */
+	bool step_handlers; /* single steps go on inside an exception handler (PVM); standard
+			     * KVM steps with RFLAGS.TF, which exception delivery clears */
+	bool step_delivery; /* ... and the delivery itself gives a debug exit, at the handler's
+			     * first instruction, with no instruction retired */
 };
 
 /* True if KVM here runs nested in QEMU's software emulation (TCG): CPUID leaf 0x40000000 of

@@ -95,7 +95,7 @@ struct run {
 	bool counted;	       /* --count: insns holds the guest instructions retired, and */
 	uint64_t insns;
 	uint64_t insns_after_cp; /* ... those after the first checkpoint's `out` */
-	const char *walk_what; /* the address the crash report walks: "CR2", "GPA", "RIP" */
+	const char *walk_what;	 /* the address the crash report walks: "CR2", "GPA", "RIP" */
 	uint64_t walk_addr;
 
 	/* vCPU registers, read at most once per exit (KVM_GET_REGS costs a syscall) */

@@ -40,12 +40,14 @@ Test(platform, probe_matches_the_platform)
 		cr_expect(p.hw_breakpoint, "PVM fires DR0 breakpoints");
 		cr_expect(p.step_handlers, "PVM single-steps inside exception handlers");
 	} else {
-		cr_expect(!p.io_rip_after, "standard KVM leaves RIP on the out until the next entry");
+		cr_expect(!p.io_rip_after,
+			  "standard KVM leaves RIP on the out until the next entry");
 		/* QEMU before 9.1 never fires them in a nested guest; later ones may. Exception
 		 * delivery clears RFLAGS.TF, which standard KVM steps with. */
 		if (!platform_in_qemu_tcg()) {
 			cr_expect(p.hw_breakpoint, "DR0 breakpoints fire on hardware KVM");
-			cr_expect(!p.step_handlers, "standard KVM's single steps stop in a handler");
+			cr_expect(!p.step_handlers,
+				  "standard KVM's single steps stop in a handler");
 		}
 	}
 }
