@@ -206,7 +206,7 @@ test: deps-test
 	@$(MAKE) --no-print-directory test-run
 test-run: build $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS) $(PLAIN_GUESTS)
 	$(FREESTANDING_TEST) --jobs 2
-	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) PW_CC=$(CC) $(ON_KVM) $(TEST_BIN) --jobs 2
+	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) PW_CC='$(CC)' $(ON_KVM) $(TEST_BIN) --jobs 2
 
 # scripts/kvm-vm's own contract, checked in its VM whether or not /dev/kvm works here (boots the
 # VM a few times: about a minute under emulation).

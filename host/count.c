@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "guestpt.h"
 #include "hypercall.h"
@@ -15,6 +14,7 @@
 #define OP_REX_W      0x48
 #define OP_IRET	      0xcf
 #define DR7_LOCAL(i)  (1ull << (2 * (i))) /* Li: execute breakpoint, one byte (R/W, LEN 0) */
+#define DR6_B0_B3     0xfull		  /* which of DR0..DR3 fired */
 
 /* The handlers whose entries get a breakpoint where steps stop in handlers: the exceptions a
  * guard-page guest takes. Others run uncounted there (docs/platforms.md). */
@@ -30,16 +30,29 @@ bool count_inexact(const char **why)
 	return true;
 }
 
-/* The entry of vector v's gate in the IDT in force, or 0 if it has none (not present, beyond
- * the limit, or outside guest RAM). */
-static uint64_t count_gate(struct run *r, const struct kvm_sregs *s, unsigned v)
+/* Read n bytes at guest virtual va into buf through the tables in force (n at most a page);
+ * false if they are not all mapped in one page of guest RAM. */
+static bool count_read(struct run *r, uint64_t va, void *buf, size_t n)
 {
-	const uint8_t *g;
+	const struct kvm_sregs *s = run_sregs(r);
+	const void *p;
 	uint64_t gpa;
 
+	if (!s || !guest_pt_translate(&r->gpt, s->cr3, va, &gpa) || (va & 0xfff) + n > 0x1000 ||
+	    !(p = gpa_to_host(r->mem, gpa, n)))
+		return false;
+	memcpy(buf, p, n);
+	return true;
+}
+
+/* The entry of vector v's gate in the IDT in force, or 0 if it has none (not present, beyond
+ * the limit, or not readable in one page of guest RAM). */
+static uint64_t count_gate(struct run *r, const struct kvm_sregs *s, unsigned v)
+{
+	uint8_t g[IDT_GATE_SIZE];
+
 	if ((v + 1) * IDT_GATE_SIZE > (uint64_t)s->idt.limit + 1 ||
-	    !guest_pt_translate(&r->gpt, s->cr3, s->idt.base + v * IDT_GATE_SIZE, &gpa) ||
-	    !(g = gpa_to_host(r->mem, gpa, IDT_GATE_SIZE)) || !(g[5] & IDT_GATE_P))
+	    !count_read(r, s->idt.base + v * IDT_GATE_SIZE, g, sizeof(g)) || !(g[5] & IDT_GATE_P))
 		return 0;
 	return (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 | (uint64_t)g[7] << 24 |
 	       (uint64_t)g[8] << 32 | (uint64_t)g[9] << 40 | (uint64_t)g[10] << 48 |
@@ -90,20 +103,6 @@ static bool count_is_entry(const struct count *c, uint64_t pc)
 	return false;
 }
 
-/* Read n bytes at guest virtual va into buf through the tables in force; false if unmapped. */
-static bool count_read(struct run *r, uint64_t va, void *buf, size_t n)
-{
-	const struct kvm_sregs *s = run_sregs(r);
-	const void *p;
-	uint64_t gpa;
-
-	if (!s || !guest_pt_translate(&r->gpt, s->cr3, va, &gpa) || (va & 0xfff) + n > 0x1000 ||
-	    !(p = gpa_to_host(r->mem, gpa, n)))
-		return false;
-	memcpy(buf, p, n);
-	return true;
-}
-
 /* If the instruction at pc is iretq, note where it returns to (the RIP on top of the stack). */
 static void count_watch_iret(struct count *c, struct run *r, uint64_t pc)
 {
@@ -133,11 +132,21 @@ static void count_arrival(struct count *c, struct run *r, uint64_t pc)
 	count_watch_iret(c, r, pc);
 }
 
+/* True if the debug exit at pc is not an instruction retired but the way into a handler: one
+ * of its breakpoints (DR6 names it), or where deliveries give a debug exit, its entry. */
+static bool count_at_entry(const struct count *c, const struct kvm_debug_exit_arch *d)
+{
+	if (!count_is_entry(c, d->pc))
+		return false;
+	return c->handler_bps ? (d->dr6 & DR6_B0_B3) != 0 : c->plat.step_delivery;
+}
+
 /* A debug exit: a step, or a handler breakpoint (no instruction retired: the handler is about
  * to run its first one, which is then stepped with the breakpoints off). */
 static void count_debug(struct count *c, struct run *r)
 {
-	uint64_t pc = r->vm->run->debug.arch.pc;
+	const struct kvm_debug_exit_arch *d = &r->vm->run->debug.arch;
+	uint64_t pc = d->pc;
 	bool watch = c->handler_bps || c->plat.step_delivery;
 
 	if (c->bps_off) {
@@ -149,7 +158,8 @@ static void count_debug(struct count *c, struct run *r)
 	}
 	if (watch && count_scan(c, r) && c->handler_bps && count_set_debug(c, r, true) < 0)
 		return;
-	if (watch && count_is_entry(c, pc)) {
+	if (watch && count_at_entry(c, d)) {
+		c->iret_pending = false; /* an iretq that faulted did not retire */
 		if (c->handler_bps) {
 			c->handler_stops++;
 			c->bps_off = true;
@@ -161,10 +171,9 @@ static void count_debug(struct count *c, struct run *r)
 }
 
 /* An I/O exit: handle it as the run would, and count its instruction where no debug exit
- * will: on a KVM that completes it before the exit (PVM: RIP is past it, and the next debug
- * exit comes after the following instruction), and wherever the VMM moved RIP (a --faults=vmm
- * unwind) or the run stopped (the exit hypercall). Standard KVM otherwise reports a debug exit
- * past it when it completes it at the next KVM_RUN. */
+ * will: standard KVM reports one past it when it completes it at the next KVM_RUN, unless the
+ * VMM moved RIP (a --faults=vmm unwind) or the run stopped (the exit hypercall); PVM reports
+ * none (RIP is already past it: an arrival there). */
 static void count_io(struct count *c, struct run *r)
 {
 	const struct kvm_regs *regs = run_regs(r);
@@ -173,9 +182,12 @@ static void count_io(struct count *c, struct run *r)
 	hypercall_handle(r);
 	now = r->stop == RUN_STOP_NONE ? run_rip(r) : 0;
 	if (r->stop == RUN_STOP_NONE && regs && now == rip) {
-		if (!c->plat.step_io_exit)
+		if (c->plat.step_io_exit)
+			return;
+		if (c->plat.io_rip_after) {
 			count_arrival(c, r, rip);
-		return;
+			return;
+		}
 	}
 	c->insns++;
 	c->last_pc = now;
@@ -203,7 +215,8 @@ static bool count_hook(struct run *r, void *arg)
 	return false;
 }
 
-enum count_err count_start(struct count *c, struct run *r, bool force_bps, struct vm_error *e)
+enum count_err count_start(struct count *c, struct run *r, bool force_bps, int lock_fd,
+			   struct vm_error *e)
 {
 	const struct kvm_regs *regs;
 
@@ -220,7 +233,7 @@ enum count_err count_start(struct count *c, struct run *r, bool force_bps, struc
 	}
 	regs = run_regs(r);
 	c->last_pc = regs ? regs->rip : 0;
-	c->lock_fd = steplock_open();
+	c->lock_fd = lock_fd;
 	steplock_hold(c->lock_fd, true);
 	r->exit_hook = count_hook;
 	r->exit_hook_arg = c;
@@ -238,7 +251,5 @@ void count_finish(struct count *c, struct run *r)
 
 	(void)vm_set_guest_debug(r->vm, &off);
 	steplock_hold(c->lock_fd, false);
-	if (c->lock_fd >= 0)
-		close(c->lock_fd);
 	c->lock_fd = -1;
 }

@@ -42,11 +42,14 @@ enum count_err {
 };
 
 /* Start counting r's run (before run_guest): probe the platform through kvm_fd, install the
- * exit hook and single-step from the first instruction. force_bps: use the handler breakpoints
- * even where steps go on in handlers (tests check that both ways count the same). */
-enum count_err count_start(struct count *c, struct run *r, bool force_bps, struct vm_error *e);
+ * exit hook and single-step from the first instruction, holding the step lock through lock_fd
+ * (steplock_open's, which the caller owns and the triple-fault replay shares; -1: none).
+ * force_bps: use the handler breakpoints even where steps go on in handlers (tests check that
+ * both ways count the same). */
+enum count_err count_start(struct count *c, struct run *r, bool force_bps, int lock_fd,
+			   struct vm_error *e);
 
-/* Stop single-stepping and release the step lock; c->insns is final. */
+/* Stop single-stepping and release the step lock (its fd stays open); c->insns is final. */
 void count_finish(struct count *c, struct run *r);
 
 /* True if single steps are known to be inexact on this platform (KVM nested in QEMU before

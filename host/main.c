@@ -154,7 +154,7 @@ static int vmm_count_start(struct vmm *v)
 	struct vm_error e = {0};
 	const char *why;
 
-	switch (count_start(&v->count, &v->run, v->o.count_bps, &e)) {
+	switch (count_start(&v->count, &v->run, v->o.count_bps, v->replay.step_lock_fd, &e)) {
 	case COUNT_OK:
 		break;
 	case COUNT_ENOBP:
