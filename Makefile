@@ -24,7 +24,10 @@ ON_KVM :=
 else
 $(error KVM must be auto, native or vm, not '$(KVM)')
 endif
-HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include -Ihost -Ifuzz $(CFLAGS)
+# host/ holds the VMM's core; each larger subsystem has a folder of its own.
+HOST_DIRS := host host/campaign host/fault
+HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include \
+	$(HOST_DIRS:%=-I%) -Ifuzz $(CFLAGS)
 # Every guest, the project's and its users', is compiled as kernels are: a null pointer is an
 # address like any other (its guard page catches it), not undefined behaviour that lets the
 # compiler turn an access into ud2 or delete a later check; and gcc 12's assumption that no object
@@ -57,7 +60,7 @@ HOST_CFLAGS += -DHAVE_CAPSTONE
 endif
 
 PAGING_SRC := $(wildcard paging/*.c)
-HOST_SRC := $(filter-out host/main.c,$(wildcard host/*.c))
+HOST_SRC := $(filter-out host/main.c,$(wildcard $(HOST_DIRS:%=%/*.c)))
 GUEST_RT_SRC := $(wildcard guest/lib/*.c) $(wildcard guest/lib/*.S)
 TEST_SRC := $(wildcard tests/test_*.c)
 # The fuzz targets' entry points: linked into the tests too, which replay fuzz/regress/.
@@ -254,7 +257,7 @@ valgrind-run:
 # ---- fuzzing: one libFuzzer binary per fuzz/fuzz_<target>.c, FUZZ_SECONDS each ----
 FUZZ_SECONDS ?= 30
 FUZZ_B := $(B)/fuzz
-FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ipaging -Iguest/include -Ihost -Ifuzz \
+FUZZ_CFLAGS := -std=c11 -g -O1 -D_GNU_SOURCE -Ipaging -Iguest/include $(HOST_DIRS:%=-I%) -Ifuzz \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	$(filter -DHAVE_%,$(HOST_CFLAGS))
 deps-fuzz:

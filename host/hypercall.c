@@ -246,7 +246,7 @@ static enum hc_result hc_panic(struct run *r, uint32_t arg)
 	return HC_STOP;
 }
 
-/* --faults=vmm: a VMM stub exited with the vector (host/vmmfault.c). */
+/* --faults=vmm: a VMM stub exited with the vector (host/fault/vmmfault.c). */
 static enum hc_result hc_trap(struct run *r, uint32_t vector)
 {
 	if (vector > 255)

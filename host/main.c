@@ -256,7 +256,7 @@ static int vmm_main(struct vmm *v)
 	return status;
 }
 
-/* ./vmm --inject SPEC IMAGE: one experiment (host/campaign.c). */
+/* ./vmm --inject SPEC IMAGE: one experiment (host/campaign/campaign.c). */
 static int vmm_inject(const struct vmm *v)
 {
 	struct campaign_opts co = {

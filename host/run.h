@@ -61,7 +61,7 @@ struct run {
 	const struct layout *layout;
 	struct run_config cfg;
 	/* optional, set after run_init: called after each exit before it is handled; returns true
-	 * if it handled the exit itself (host/campaign.c, fault injection) */
+	 * if it handled the exit itself (host/campaign/, fault injection) */
 	bool (*exit_hook)(struct run *r, void *arg);
 	void *exit_hook_arg;
 	/* optional, set after run_init: how to build the guest again, for a triple fault whose

@@ -1,6 +1,6 @@
 /* A campaign worker's VM: built once per worker process, booted to the guest's first checkpoint
  * (the snapshot point), its golden run and single-step trace recorded, then reset from the
- * snapshot for every experiment. Internal to host/campaign*.c. */
+ * snapshot for every experiment. Internal to host/campaign/. */
 #ifndef PW_HOST_CAMPAIGN_WORKER_H
 #define PW_HOST_CAMPAIGN_WORKER_H
 
