@@ -25,16 +25,20 @@
 #define AT_BREAK    0x7 /* where the hardware breakpoint goes */
 #define AT_INT3	    0x8 /* int3 (with no IVT: reaches hlt if the VMM does not get it) */
 #define AT_DIV0	    0xa /* mov $0, %bl; div %bl: #DE, through IVT entry 0 to PROBE_DE */
+/* One instruction a line: */
+/* clang-format off */
 static const uint8_t probe_code[] = {
-    0x90,   0x90,	      /* nop; nop */
-    0xba,   PROBE_PORT, 0x00, /* mov $PROBE_PORT, %dx */
-    0xee,		      /* out %al, %dx */
-    0x90,   0x90,	      /* nop; nop */
-    0xcc,		      /* int3 */
-    OP_HLT, 0xb3,	0x00, /* mov $0, %bl */
-    0xf6,   0xf3,	      /* div %bl */
+    0x90, 0x90,		    /* nop; nop */
+    0xba, PROBE_PORT, 0x00, /* mov $PROBE_PORT, %dx */
+    0xee,		    /* out %al, %dx */
+    0x90, 0x90,		    /* nop; nop */
+    0xcc,		    /* int3 */
+    OP_HLT,
+    0xb3, 0x00,		    /* mov $0, %bl */
+    0xf6, 0xf3,		    /* div %bl */
     OP_HLT,
 };
+/* clang-format on */
 
 /* The #DE handler: one nop, then hlt. */
 #define PROBE_DE 0x1100u
