@@ -203,11 +203,10 @@ static bool count_hook(struct run *r, void *arg)
 		count_debug(c, r);
 		return true;
 	}
+	/* The first checkpoint, as r->checkpoints will count it once it is handled. */
 	if (kr->exit_reason == KVM_EXIT_IO && kr->io.port == PW_PORT(PW_HC_CHECKPOINT) &&
-	    !c->checkpointed) {
-		c->checkpointed = true;
+	    r->checkpoints == 0)
 		c->cp_insns = c->insns + 1; /* its `out`, which retires at this exit */
-	}
 	if (kr->exit_reason == KVM_EXIT_IO) {
 		count_io(c, r);
 		return true;

@@ -29,8 +29,7 @@ struct count {
 	bool iret_pending;	/* the last arrival was at an iretq ... */
 	uint64_t iret_target;	/* ... returning here */
 	uint64_t iret_merged;	/* iretqs counted at the arrival after them */
-	bool checkpointed;	/* the guest made a PW_HC_CHECKPOINT; at the first one, */
-	uint64_t cp_insns;	/* ... the instructions retired up to its `out` */
+	uint64_t cp_insns;	/* at the first checkpoint: the instructions up to its `out` */
 	int lock_fd;		/* host/steplock.h: held while counting, -1 if not needed */
 };
 

@@ -164,7 +164,7 @@ int json_write_run(FILE *f, const struct run *r, const char *image, uint64_t mem
 			(unsigned long long)run_guest_exits(r), (unsigned long long)r->insns);
 	if (r->checkpoints)
 		fprintf(f, "  \"exits_after_checkpoint\": %llu,\n",
-			(unsigned long long)(run_guest_exits(r) - r->exits_at_cp));
+			(unsigned long long)run_exits_after_checkpoint(r));
 	if (r->counted && r->checkpoints)
 		fprintf(f, "  \"insns_after_checkpoint\": %llu,\n",
 			(unsigned long long)r->insns_after_cp);

@@ -183,7 +183,7 @@ static void vmm_count_report(struct vmm *v)
 	if (r->checkpoints)
 		fprintf(stderr, "; after the first checkpoint %llu and %llu",
 			(unsigned long long)r->insns_after_cp,
-			(unsigned long long)(run_guest_exits(r) - r->exits_at_cp));
+			(unsigned long long)run_exits_after_checkpoint(r));
 	fputc('\n', stderr);
 }
 

@@ -111,6 +111,11 @@ uint64_t run_guest_exits(const struct run *r)
 	return r->nexits - r->exits[KVM_EXIT_DEBUG];
 }
 
+uint64_t run_exits_after_checkpoint(const struct run *r)
+{
+	return r->checkpoints ? run_guest_exits(r) - r->exits_at_cp : 0;
+}
+
 uint64_t run_rip(struct run *r)
 {
 	const struct kvm_regs *regs = run_regs(r);

@@ -139,6 +139,9 @@ const struct kvm_sregs *run_sregs(struct run *r);
  * (single steps, breakpoints) produces. */
 uint64_t run_guest_exits(const struct run *r);
 
+/* The guest's exits after its first checkpoint (0 if it made none): a campaign experiment's. */
+uint64_t run_exits_after_checkpoint(const struct run *r);
+
 /* RIP now (0 if it cannot be read): for messages. */
 uint64_t run_rip(struct run *r);
 
