@@ -40,6 +40,15 @@ static const uint8_t probe_code[] = {
 };
 /* clang-format on */
 
+/* A byte store for the data breakpoint (at offset AT_STORE): mov %al, (PROBE_DATA); hlt. */
+#define AT_STORE   0x200
+#define PROBE_DATA 0x1300u
+static const uint8_t probe_store[] = {0xa2, (uint8_t)PROBE_DATA, (uint8_t)(PROBE_DATA >> 8),
+				      OP_HLT};
+#define AT_PAST_STORE (AT_STORE + 3)
+#define DR7_L0_EXEC   0x1ull	  /* L0, execute, one byte */
+#define DR7_L0_WRITE  0x10001ull /* L0, R/W0 = 01 (data writes), LEN0 = 00 (one byte) */
+
 /* The #DE handler: one nop, then hlt. */
 #define PROBE_DE 0x1100u
 static const uint8_t probe_de[] = {0x90, OP_HLT};
@@ -85,6 +94,7 @@ static enum vm_err probe_open(int kvm_fd, struct probe_vm *p, struct vm_error *e
 	memset(p->mem, OP_HLT, PROBE_MEM);
 	memcpy(p->mem + PROBE_CODE, probe_code, sizeof(probe_code));
 	memcpy(p->mem + PROBE_DE, probe_de, sizeof(probe_de));
+	memcpy(p->mem + PROBE_CODE + AT_STORE, probe_store, sizeof(probe_store));
 	p->mem[0] = (uint8_t)PROBE_DE; /* IVT entry 0 (#DE): 0000:PROBE_DE */
 	p->mem[1] = (uint8_t)(PROBE_DE >> 8);
 	p->mem[2] = p->mem[3] = 0;
@@ -107,10 +117,10 @@ static enum vm_err probe_open(int kvm_fd, struct probe_vm *p, struct vm_error *e
 }
 
 /* Put the vCPU back at offset at of the program (CS 0, as an int3 through the real-mode IVT
- * may have changed it) with debug control ctl (DR0 = addr). Any I/O completion still pending
- * is finished first, so it cannot move the new RIP. */
+ * may have changed it) with debug control ctl (DR0 = addr, DR7 = dr7). Any I/O completion
+ * still pending is finished first, so it cannot move the new RIP. */
 static enum vm_err probe_restart(struct probe_vm *p, unsigned at, uint32_t ctl, uint64_t addr,
-				 struct vm_error *e)
+				 uint64_t dr7, struct vm_error *e)
 {
 	struct kvm_guest_debug dbg = {.control = ctl};
 	struct kvm_regs regs = {.rip = PROBE_CODE + at, .rflags = 2, .rsp = PROBE_CODE};
@@ -127,7 +137,7 @@ static enum vm_err probe_restart(struct probe_vm *p, unsigned at, uint32_t ctl, 
 		return probe_fail(e, "KVM_SET_SREGS");
 	if (ctl & KVM_GUESTDBG_USE_HW_BP) {
 		dbg.arch.debugreg[0] = addr;
-		dbg.arch.debugreg[7] = 1; /* L0, execute, one byte */
+		dbg.arch.debugreg[7] = dr7;
 	}
 	/* Registers first: standard KVM arms a single step for the RIP it has when guest debug is
 	 * set (singlestep_rip), and a later KVM_SET_REGS elsewhere drops TF. */
@@ -158,7 +168,7 @@ static int probe_until_debug_at(struct probe_vm *p, uint64_t pc, unsigned except
 static enum vm_err probe_handler_steps(struct probe_vm *p, struct platform *out, struct vm_error *e)
 {
 	enum vm_err err =
-	    probe_restart(p, AT_DIV0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, e);
+	    probe_restart(p, AT_DIV0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, 0, e);
 
 	for (int i = 0; !err && i < PROBE_RUNS; i++) {
 		if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0)
@@ -181,27 +191,34 @@ static enum vm_err probe_measure(struct probe_vm *p, struct platform *out, struc
 	int r;
 
 	/* RIP at the I/O exit of the `out` */
-	if ((err = probe_restart(p, 0, 0, 0, e)))
+	if ((err = probe_restart(p, 0, 0, 0, 0, e)))
 		return err;
 	if (ioctl(p->vcpu_fd, KVM_RUN, 0) < 0 || ioctl(p->vcpu_fd, KVM_GET_REGS, &regs) < 0)
 		return probe_fail(e, "KVM_RUN to the out");
 	out->io_rip_after =
 	    p->run->exit_reason == KVM_EXIT_IO && regs.rip == PROBE_CODE + AT_PAST_OUT;
 	/* single steps: a debug exit past the `out`, after its I/O exit */
-	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, e)))
+	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0, 0, e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_PAST_OUT, 1)) < 0)
 		return probe_fail(e, "KVM_RUN (single steps)");
 	out->step_io_exit = r;
 	/* an execute breakpoint in DR0 */
 	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
-				 PROBE_CODE + AT_BREAK, e)))
+				 PROBE_CODE + AT_BREAK, DR7_L0_EXEC, e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_BREAK, 1)) < 0)
 		return probe_fail(e, "KVM_RUN (hardware breakpoint)");
 	out->hw_breakpoint = r;
+	/* a data write breakpoint in DR0: a debug exit after the store */
+	if ((err = probe_restart(p, AT_STORE, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+				 PROBE_DATA, DR7_L0_WRITE, e)))
+		return err;
+	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_PAST_STORE, 1)) < 0)
+		return probe_fail(e, "KVM_RUN (data breakpoint)");
+	out->hw_watchpoint = r;
 	/* int3 intercepted */
-	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP, 0, e)))
+	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP, 0, 0, e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_INT3, VECTOR_BP)) < 0)
 		return probe_fail(e, "KVM_RUN (int3)");

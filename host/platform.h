@@ -14,6 +14,7 @@ struct platform {
 			     * KVM leaves it on the instruction until the next KVM_RUN */
 	bool hw_breakpoint; /* an execute breakpoint in DR0 (KVM_GUESTDBG_USE_HW_BP) exits; QEMU
 			     * before 9.1 never fires it in a nested guest */
+	bool hw_watchpoint; /* a data write breakpoint in DR0 exits after the store (PVM: never) */
 	bool sw_breakpoint; /* int3 exits to the VMM with KVM_GUESTDBG_USE_SW_BP instead of
 			     * reaching the guest's IDT */
 	bool step_io_exit;  /* single-stepping an `out` gives its I/O exit and then a debug exit

@@ -38,6 +38,8 @@ Test(platform, probe_matches_the_platform)
 	if (on_pvm()) {
 		cr_expect(p.io_rip_after, "PVM moves RIP past the out at the exit");
 		cr_expect(p.hw_breakpoint, "PVM fires DR0 breakpoints");
+		cr_expect(!p.hw_watchpoint, "PVM fires no data breakpoints");
+		cr_expect(!p.sw_breakpoint, "PVM cannot run int3 at all");
 		cr_expect(p.step_handlers, "PVM single-steps inside exception handlers");
 	} else {
 		cr_expect(!p.io_rip_after,
@@ -46,6 +48,7 @@ Test(platform, probe_matches_the_platform)
 		 * delivery clears RFLAGS.TF, which standard KVM steps with. */
 		if (!platform_in_qemu_tcg()) {
 			cr_expect(p.hw_breakpoint, "DR0 breakpoints fire on hardware KVM");
+			cr_expect(p.hw_watchpoint, "data breakpoints fire on hardware KVM");
 			cr_expect(!p.step_handlers,
 				  "standard KVM's single steps stop in a handler");
 		}
@@ -62,6 +65,7 @@ Test(platform, probe_is_repeatable)
 	probe(&b);
 	cr_expect_eq(a.io_rip_after, b.io_rip_after);
 	cr_expect_eq(a.hw_breakpoint, b.hw_breakpoint);
+	cr_expect_eq(a.hw_watchpoint, b.hw_watchpoint);
 	cr_expect_eq(a.sw_breakpoint, b.sw_breakpoint);
 	cr_expect_eq(a.step_io_exit, b.step_io_exit);
 	cr_expect_eq(a.step_handlers, b.step_handlers);
