@@ -56,18 +56,42 @@ static unsigned sandbox_patch_fd(struct sock_filter *prog, size_t n, unsigned pl
 	return done;
 }
 
-enum sandbox_err sandbox_install(const struct vm *vm)
+/* Copy filter src (n instructions) to prog and put the real fds in its placeholders; false
+ * if a placeholder count is not what the generator said. */
+static bool sandbox_patch(struct sock_filter *prog, const struct sock_filter *src, size_t n,
+			  const struct vm *vm, const int gdb_fds[2], const unsigned slots[4])
 {
-	struct sock_filter prog[SANDBOX_N(sandbox_bpf)];
-	struct sock_fprog fprog = {.len = SANDBOX_N(sandbox_bpf), .filter = prog};
+	for (size_t i = 0; i < n; i++)
+		prog[i] = src[i];
+	return sandbox_patch_fd(prog, n, SANDBOX_FD_VCPU, vm->vcpu_fd) == slots[0] &&
+	       sandbox_patch_fd(prog, n, SANDBOX_FD_VM, vm->vm_fd) == slots[1] &&
+	       sandbox_patch_fd(prog, n, SANDBOX_FD_GDB, gdb_fds[0]) == slots[2] &&
+	       sandbox_patch_fd(prog, n, SANDBOX_FD_GDB_LISTEN, gdb_fds[1]) == slots[3];
+}
+
+enum sandbox_err sandbox_install(const struct vm *vm, int gdb_fd, int gdb_listen_fd)
+{
+	static const unsigned plain[4] = {sandbox_bpf_VCPU_SLOTS, sandbox_bpf_VM_SLOTS,
+					  sandbox_bpf_GDB_SLOTS, sandbox_bpf_LISTEN_SLOTS};
+	static const unsigned gdb[4] = {sandbox_bpf_gdb_VCPU_SLOTS, sandbox_bpf_gdb_VM_SLOTS,
+					sandbox_bpf_gdb_GDB_SLOTS, sandbox_bpf_gdb_LISTEN_SLOTS};
+	const int none[2] = {-1, -1}, fds[2] = {gdb_fd, gdb_listen_fd};
+	struct sock_filter prog[SANDBOX_N(sandbox_bpf_gdb) > SANDBOX_N(sandbox_bpf)
+				    ? SANDBOX_N(sandbox_bpf_gdb)
+				    : SANDBOX_N(sandbox_bpf)];
+	struct sock_fprog fprog = {.filter = prog};
+	bool ok;
 
 	if (vm->vcpu_fd < 0 || vm->vm_fd < 0)
 		return SANDBOX_ESECCOMP;
-	for (size_t i = 0; i < SANDBOX_N(sandbox_bpf); i++)
-		prog[i] = sandbox_bpf[i];
-	if (sandbox_patch_fd(prog, fprog.len, SANDBOX_FD_VCPU, vm->vcpu_fd) !=
-		SANDBOX_BPF_VCPU_SLOTS ||
-	    sandbox_patch_fd(prog, fprog.len, SANDBOX_FD_VM, vm->vm_fd) != SANDBOX_BPF_VM_SLOTS)
+	if (gdb_fd >= 0) {
+		fprog.len = SANDBOX_N(sandbox_bpf_gdb);
+		ok = sandbox_patch(prog, sandbox_bpf_gdb, fprog.len, vm, fds, gdb);
+	} else {
+		fprog.len = SANDBOX_N(sandbox_bpf);
+		ok = sandbox_patch(prog, sandbox_bpf, fprog.len, vm, none, plain);
+	}
+	if (!ok)
 		return SANDBOX_ESECCOMP;
 	/* no_new_privs first, so that root is not required to install a filter */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
@@ -81,9 +105,11 @@ bool sandbox_available(void)
 	return false;
 }
 
-enum sandbox_err sandbox_install(const struct vm *vm)
+enum sandbox_err sandbox_install(const struct vm *vm, int gdb_fd, int gdb_listen_fd)
 {
 	(void)vm;
+	(void)gdb_fd;
+	(void)gdb_listen_fd;
 	return SANDBOX_EUNSUPPORTED;
 }
 #endif

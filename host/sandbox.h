@@ -20,10 +20,12 @@ const char *sandbox_strerror(enum sandbox_err err);
 bool sandbox_available(void);
 
 /* Install the filter for vm's run loop; call after every file, fd and KVM object the run needs
- * exists (cpu_setup done, --json opened) and before run_guest. Cannot be undone. Disallowed
+ * exists (cpu_setup done, --json opened) and before run_guest. gdb_fd >= 0 (--gdb's connected
+ * socket, or the fd reserved for it) adds recv/send/fcntl on it, accept4 on gdb_listen_fd (a
+ * listening socket still open, or -1) and memslot changes; -1 without. Cannot be undone. Disallowed
  * syscalls kill the process (SIGSYS), except open/openat, which fail with EACCES so that
  * optional file loads (the crash report's disassembler) degrade instead of killing. */
-enum sandbox_err sandbox_install(const struct vm *vm);
+enum sandbox_err sandbox_install(const struct vm *vm, int gdb_fd, int gdb_listen_fd);
 
 /* The ioctl requests the filter allows on the vCPU fd (n entries): for tests and docs. */
 const unsigned long *sandbox_vcpu_ioctls(unsigned *n);

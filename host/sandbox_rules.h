@@ -14,6 +14,16 @@
  * a flag the filter tests, and the compiler checks that each appears only where it belongs. */
 #define SANDBOX_FD_VCPU 0x7e1dc0de
 #define SANDBOX_FD_VM	0x7e1dc0df
+#define SANDBOX_FD_GDB	0x7e1dc0e0
+#define SANDBOX_FD_GDB_LISTEN 0x7e1dc0e1
+
+/* With --gdb only: the connected socket's calls (fcntl for ^C's SIGIO, setsockopt for
+ * TCP_NODELAY), and memslot changes on
+ * the VM fd (page watchpoints write-protect a page by giving it a read-only slot). Under
+ * --inject gdb connects at the injection point, inside the filter: accept4 on the listening
+ * socket, and dup3 of the connection onto the fd number reserved for it. */
+static const int sandbox_gdb_socket[] = {SYS_recvfrom, SYS_sendto, SYS_fcntl, SYS_setsockopt};
+static const unsigned long sandbox_gdb_vm_reqs[] = {KVM_SET_USER_MEMORY_REGION};
 
 /* Every vCPU ioctl a run loop may make: KVM_RUN and the state the loops, the crash report and
  * fault injection read or write (registers, events, guest debug; FPU/XSAVE, XCRs, debug

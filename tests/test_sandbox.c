@@ -255,7 +255,7 @@ static int under_filter(void (*fn)(void))
 
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		if (sandbox_install(&vm) != SANDBOX_OK)
+		if (sandbox_install(&vm, -1, -1) != SANDBOX_OK)
 			_exit(100);
 		fn();
 		_exit(0);
