@@ -25,7 +25,7 @@ else
 $(error KVM must be auto, native or vm, not '$(KVM)')
 endif
 # host/ holds the VMM's core; each larger subsystem has a folder of its own.
-HOST_DIRS := host host/campaign host/fault
+HOST_DIRS := host host/campaign host/fault host/debug
 HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include \
 	$(HOST_DIRS:%=-I%) -Ifuzz $(CFLAGS)
 # Every guest, the project's and its users', is compiled as kernels are: a null pointer is an

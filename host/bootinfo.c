@@ -22,7 +22,8 @@ void bootinfo_write(struct pw_boot_info *bi, const struct layout *l, const struc
 	bi->fault_mode = opts->fault_mode;
 	bi->maxphyaddr = opts->maxphyaddr ? opts->maxphyaddr : PT_PA_BITS_MAX;
 	bi->features =
-	    (opts->has_1g ? PW_BOOT_F_1G_PAGES : 0) | (opts->protect_pt ? PW_BOOT_F_PROTECT_PT : 0);
+	    (opts->has_1g ? PW_BOOT_F_1G_PAGES : 0) | (opts->protect_pt ? PW_BOOT_F_PROTECT_PT : 0) |
+	    (opts->debugger ? PW_BOOT_F_DEBUGGER : 0);
 	bi->nregions = l->nregions;
 	memcpy(bi->regions, l->regions, l->nregions * sizeof(l->regions[0]));
 	bi->cmdline_len = (uint32_t)len;

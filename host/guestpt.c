@@ -71,6 +71,14 @@ bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t 
 	return pt_query(&g->pt, va, gpa, NULL, NULL) == PT_OK;
 }
 
+const struct pt *guest_pt_at(struct guest_pt *g, uint64_t cr3)
+{
+	if (!g->mem)
+		return NULL;
+	guest_pt_root(g, cr3);
+	return &g->pt;
+}
+
 pte_t *guest_pt_entry(struct guest_pt *g, uint64_t cr3, uint64_t va, int *level)
 {
 	pte_t *e = NULL;

@@ -29,6 +29,11 @@ void guest_pt_init(struct guest_pt *g, const struct layout *l);
 /* Walk the tables rooted at cr3 (low bits ignored) for va: true and *gpa when mapped. */
 bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t *gpa);
 
+/* The tables rooted at cr3 (low bits ignored) for the paging library's read-only calls (pt_walk,
+ * pt_query), tables outside guest RAM reading as empty; NULL without a layout. Valid until the
+ * next call on g. */
+const struct pt *guest_pt_at(struct guest_pt *g, uint64_t cr3);
+
 /* The entry mapping va in the tables at cr3, at the deepest level they have (*level), without
  * allocating; NULL if the walk leaves guest RAM. */
 pte_t *guest_pt_entry(struct guest_pt *g, uint64_t cr3, uint64_t va, int *level);

@@ -15,7 +15,7 @@ const char *hypercall_name(unsigned nr)
 	static const char *const names[PW_HC_COUNT] = {
 	    [PW_HC_CONSOLE] = "console",       [PW_HC_EXIT] = "exit",	[PW_HC_FAULT] = "fault",
 	    [PW_HC_CHECKPOINT] = "checkpoint", [PW_HC_PANIC] = "panic", [PW_HC_TRAP] = "trap",
-	    [PW_HC_RECOVERY] = "recovery",
+	    [PW_HC_RECOVERY] = "recovery",     [PW_HC_DEBUG] = "debug",
 	};
 	return nr < PW_HC_COUNT && names[nr] ? names[nr] : "?";
 }
@@ -169,6 +169,7 @@ static enum hc_result hc_fault(struct run *r, uint32_t arg)
 	}
 	r->walk_what = hf.vector == 14 ? "CR2" : "RIP";
 	r->walk_addr = hf.vector == 14 ? hf.gva : hf.rip;
+	r->fault_frame = hf.frame; /* read (checked) only by --core */
 	run_stopf(r, RUN_STOP_FAULT,
 		  "guest crashed: %s, %s (vector %u) at 0x%llx, error 0x%llx, "
 		  "RIP 0x%llx, RSP 0x%llx",
@@ -289,6 +290,9 @@ enum hc_result hypercall_handle(struct run *r)
 		return hc_trap(r, arg);
 	case PW_HC_RECOVERY:
 		return hc_recovery(r, arg);
+	case PW_HC_DEBUG: /* the debugger's exit hook takes these; here none is attached */
+		return hc_bad(r, nr, "debug stop of vector %u, but no debugger is attached (--gdb)",
+			      arg);
 	}
 	return hc_bad(r, nr, "this VMM does not implement hypercall %u", nr);
 }

@@ -302,6 +302,49 @@ enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_
 		err = vm_set_slot(vm, slots[i].slot, slots[i].gpa, slots[i].size,
 				  mem->host + slots[i].gpa, flags, e);
 	}
+	vm->ram_slots = n;
+	return err;
+}
+
+/* Append [gpa, gpa + size) to out[*n] as a slot of its own, numbered *n (none if empty). */
+static void vm_slot_piece(uint64_t gpa, uint64_t size, bool readonly, struct vm_slot *out,
+			  unsigned *n)
+{
+	if (!size)
+		return;
+	out[*n] = (struct vm_slot){.slot = *n, .gpa = gpa, .size = size, .readonly = readonly};
+	(*n)++;
+}
+
+enum vm_err vm_map_ram_ro_pages(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
+				const uint64_t *ro_pages, unsigned n, struct vm_error *e)
+{
+	struct vm_slot base[VM_RAM_SLOTS_MAX], out[VM_RAM_SLOTS_MAX + 2 * VM_RO_PAGES_MAX];
+	unsigned nbase = vm_ram_slots(mem, protect_pt, base), nout = 0;
+	enum vm_err err = VM_OK;
+
+	if (n > VM_RO_PAGES_MAX || (n && !vm->has_readonly_mem))
+		return vm_fail(e, VM_ENOCAP, "page watchpoints need read-only memslots (at most %u)",
+			       VM_RO_PAGES_MAX);
+	for (unsigned i = 0; i < nbase; i++) {
+		uint64_t at = base[i].gpa, end = base[i].gpa + base[i].size;
+
+		for (unsigned k = 0; k < n && !base[i].readonly; k++) {
+			if (ro_pages[k] < at || ro_pages[k] >= end)
+				continue;
+			vm_slot_piece(at, ro_pages[k] - at, false, out, &nout);
+			vm_slot_piece(ro_pages[k], PW_PAGE_SIZE, true, out, &nout);
+			at = ro_pages[k] + PW_PAGE_SIZE;
+		}
+		vm_slot_piece(at, end - at, base[i].readonly, out, &nout);
+	}
+	for (unsigned i = 0; i < vm->ram_slots && !err; i++)
+		err = vm_set_slot(vm, i, 0, 0, NULL, 0, e);
+	for (unsigned i = 0; i < nout && !err; i++)
+		err = vm_set_slot(vm, out[i].slot, out[i].gpa, out[i].size, mem->host + out[i].gpa,
+				  out[i].readonly ? KVM_MEM_READONLY : 0, e);
+	if (!err)
+		vm->ram_slots = nout;
 	return err;
 }
 

@@ -37,6 +37,7 @@ struct vm {
 	bool has_xcrs;		 /* KVM_CAP_XCRS */
 	bool has_debugregs;	 /* KVM_CAP_DEBUGREGS */
 	struct kvm_guest_debug debug; /* the guest debug control last set (vm_set_guest_debug) */
+	unsigned ram_slots;	      /* RAM memslots in use: ids 0 .. ram_slots - 1 */
 };
 
 enum vm_err {
@@ -91,6 +92,16 @@ unsigned vm_ram_slots(const struct guest_mem *mem, bool protect_pt, struct vm_sl
  * Call after vm_open, before the first KVM_RUN. */
 enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt, bool log_dirty,
 		       struct vm_error *e);
+
+/* Most read-only single pages vm_map_ram_ro_pages carves out. */
+#define VM_RO_PAGES_MAX 16
+
+/* Lay the RAM memslots out again: as vm_map_ram(protect_pt, no dirty log) would, but with each
+ * page of ro_pages[0..n) (guest-physical, page-aligned, sorted, in writable RAM) in a read-only slot of
+ * its own, so that the guest's writes to it exit as KVM_EXIT_MMIO (gdb's page watchpoints).
+ * n = 0 restores the plain layout. The vCPU must not be running. */
+enum vm_err vm_map_ram_ro_pages(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
+				const uint64_t *ro_pages, unsigned n, struct vm_error *e);
 
 /* ioctl req on vm's vCPU; on failure record "name: strerror(errno)" in e and return VM_EIOCTL. */
 enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, const char *name,

@@ -42,6 +42,7 @@ struct layout_opts {
 	bool has_1g;	     /* CPU supports 1 GiB pages */
 	unsigned maxphyaddr; /* from CPUID 0x80000008, 0 = 52 */
 	const char *cmdline; /* guest args, joined; may be NULL */
+	bool debugger;	     /* --gdb: the boot info says PW_BOOT_F_DEBUGGER */
 };
 
 /* The result: everything the VMM needs to start the vCPU and to classify faults later. */

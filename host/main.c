@@ -3,6 +3,7 @@
  * main decides to exit. The image is read before KVM is opened, so a bad image is reported the
  * same way on machines without KVM. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,11 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "core.h"
 #include "count.h"
 #include "cpu.h"
 #include "disasm.h"
+#include "gdb.h"
 #include "json.h"
 #include "kvm.h"
 #include "layout.h"
@@ -39,6 +42,8 @@ struct vmm {
 	struct replay_src replay; /* the build's inputs, for a triple fault KVM reset (AMD) */
 	struct run run;
 	struct count count; /* --count */
+	int core_fd;	    /* --core FILE, opened before the sandbox; -1 without */
+	struct gdb_stub gdb; /* --gdb */
 };
 
 /* Open the --json destination, if any. */
@@ -56,6 +61,41 @@ static int vmm_open_json(struct vmm *v)
 		return PW_STATUS_USAGE;
 	}
 	return 0;
+}
+
+/* Create the --core file now: the sandbox forbids creating files once the guest runs. */
+static int vmm_open_core(struct vmm *v)
+{
+	if (!v->o.core_path)
+		return 0;
+	v->core_fd = open(v->o.core_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (v->core_fd < 0) {
+		fprintf(stderr, "vmm: --core %s: %s\n", v->o.core_path, strerror(errno));
+		return PW_STATUS_USAGE;
+	}
+	return 0;
+}
+
+/* After a crash, write the --core file and say so. */
+static void vmm_write_core(struct vmm *v)
+{
+	struct core_info info = {.image = v->o.image};
+	enum core_err err;
+
+	if (v->core_fd < 0 || !core_wanted(v->run.stop))
+		return;
+	err = core_write(v->core_fd, &v->run, &info);
+	if (err) {
+		fprintf(stderr, "vmm: --core %s: %s%s%s\n", v->o.core_path, core_strerror(err),
+			info.detail[0] ? ": " : "", info.detail);
+		return;
+	}
+	run_note(&v->run,
+		 "core written to %s: %u segments, %llu bytes (%llu in the file)%s, "
+		 "rip 0x%llx from %s",
+		 v->o.core_path, info.segments, (unsigned long long)info.bytes,
+		 (unsigned long long)info.file_bytes, info.truncated ? ", cut at its limits" : "",
+		 (unsigned long long)info.rip, info.regs_from);
 }
 
 /* Print an image error as "vmm: FILE: what: detail". */
@@ -97,6 +137,7 @@ static int vmm_build_guest(struct vmm *v)
 	    .has_1g = v->vm.has_1g,
 	    .maxphyaddr = v->vm.maxphyaddr,
 	    .cmdline = v->o.cmdline,
+	    .debugger = v->o.gdb != NULL,
 	};
 	struct image_error ie = {0};
 	struct vm_error ve = {0};
@@ -187,11 +228,29 @@ static void vmm_count_report(struct vmm *v)
 	fputc('\n', stderr);
 }
 
+/* --gdb: wait for gdb (before the sandbox: the probe makes a scratch VM, accept). */
+static int vmm_gdb_open(struct vmm *v)
+{
+	struct gdb_config gc = {
+	    .spec = v->o.gdb,
+	    .any_address = v->o.gdb_any_address,
+	    .watch = v->o.gdb_watch,
+	    .protect_pt = v->o.protect_pt,
+	};
+	char msg[256];
+	enum gdb_err err = gdb_open(&v->gdb, &gc, v->vm.kvm_fd, false, msg, sizeof(msg));
+
+	if (!err)
+		return 0;
+	fprintf(stderr, "vmm: %s\n", msg);
+	return err == GDB_EPROBE || err == GDB_ESOCKET ? PW_STATUS_INTERNAL : PW_STATUS_USAGE;
+}
+
 /* Run the guest and report; returns ./vmm's exit status. */
 static int vmm_run(struct vmm *v)
 {
 	struct run_config cfg = {
-	    .timeout = v->o.timeout,
+	    .timeout = v->o.gdb ? 0 : v->o.timeout, /* a person at a prompt has no deadline */
 	    .trace = v->o.trace,
 	    .quiet = v->o.quiet,
 	    .console_fd = STDOUT_FILENO,
@@ -217,17 +276,23 @@ static int vmm_run(struct vmm *v)
 		disasm_preload();
 	if (v->o.count && (status = vmm_count_start(v)))
 		return status;
+	if (v->o.gdb && (status = vmm_gdb_open(v)))
+		return status;
 	/* Last thing before the guest runs: every file and KVM object already exists. */
-	se = v->o.no_sandbox ? SANDBOX_OK : sandbox_install(&v->vm);
+	se = v->o.no_sandbox ? SANDBOX_OK : sandbox_install(&v->vm, v->o.gdb ? v->gdb.fd : -1, v->gdb.listen_fd);
 	if (se) {
 		fprintf(stderr, "vmm: sandbox: %s\n", sandbox_strerror(se));
 		return PW_STATUS_INTERNAL;
 	}
-	run_guest(&v->run);
+	if (!v->o.gdb || gdb_start(&v->gdb, &v->run))
+		run_guest(&v->run);
+	if (v->o.gdb)
+		gdb_finish(&v->gdb, &v->run);
 	if (v->o.count)
 		vmm_count_report(v);
 	status = run_status(&v->run);
 	vmm_tell_stop(v);
+	vmm_write_core(v);
 	if (v->json && json_write_run(v->json, &v->run, v->o.image, v->o.mem, status) < 0)
 		fprintf(stderr, "vmm: --json %s: write failed\n", v->o.json_path);
 	return status;
@@ -237,6 +302,8 @@ static int vmm_main(struct vmm *v)
 {
 	int status = vmm_open_json(v);
 
+	if (!status)
+		status = vmm_open_core(v);
 	if (!status)
 		status = vmm_read_image(v);
 	if (!status)
@@ -250,16 +317,27 @@ static int vmm_main(struct vmm *v)
 	run_free(&v->run);
 	if (v->replay.step_lock_fd >= 0)
 		close(v->replay.step_lock_fd);
+	if (v->core_fd >= 0)
+		close(v->core_fd);
 	vm_close(&v->vm);
 	guest_mem_free(&v->mem);
 	free(v->file);
 	return status;
 }
 
-/* ./vmm --inject SPEC IMAGE: one experiment (host/campaign/campaign.c). */
-static int vmm_inject(const struct vmm *v)
+/* ./vmm --inject SPEC IMAGE: one experiment (host/campaign/campaign.c); with --gdb, gdb
+ * connects at the injection point. */
+static int vmm_inject(struct vmm *v)
 {
+	struct gdb_config gc = {
+	    .spec = v->o.gdb,
+	    .any_address = v->o.gdb_any_address,
+	    .watch = v->o.gdb_watch,
+	    .protect_pt = v->o.protect_pt,
+	};
 	struct campaign_opts co = {
+	    .gdb = v->o.gdb ? &v->gdb : NULL,
+	    .gdb_cfg = &gc,
 	    .image = v->o.image,
 	    .mem = v->o.mem,
 	    .runs = 1,
@@ -303,6 +381,8 @@ int main(int argc, char **argv)
 	}
 	v->vm.kvm_fd = v->vm.vm_fd = v->vm.vcpu_fd = -1;
 	v->replay.step_lock_fd = -1;
+	v->core_fd = -1;
+	v->gdb.fd = v->gdb.listen_fd = -1;
 	if (argc > 1 && strcmp(argv[1], "campaign") == 0) {
 		free(v);
 		return vmm_campaign(argc - 1, argv + 1);

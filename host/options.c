@@ -26,6 +26,10 @@ enum {
 	OPT_NO_SANDBOX,
 	OPT_REPLAY,
 	OPT_COUNT,
+	OPT_GDB,
+	OPT_GDB_ANY,
+	OPT_GDB_WATCH,
+	OPT_CORE,
 };
 
 /* "+": stop at the first non-option (IMAGE); ":": report a missing value as ':'. */
@@ -48,6 +52,10 @@ static const struct option opt_long[] = {
     {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
     {"replay-triple-fault", no_argument, NULL, OPT_REPLAY},
     {"count", optional_argument, NULL, OPT_COUNT},
+    {"gdb", required_argument, NULL, OPT_GDB},
+    {"gdb-any-address", no_argument, NULL, OPT_GDB_ANY},
+    {"gdb-watch", required_argument, NULL, OPT_GDB_WATCH},
+    {"core", required_argument, NULL, OPT_CORE},
     {NULL, 0, NULL, 0},
 };
 
@@ -137,6 +145,19 @@ static enum opt_err opt_limit(int c, const char *arg, struct options *o, struct 
 	return OPT_OK;
 }
 
+/* --gdb-watch=auto|dr|pages */
+static enum opt_err opt_gdb_watch(const char *arg, struct options *o, struct opt_error *e)
+{
+	static const char *const names[] = {"auto", "dr", "pages"};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(arg, names[i]) == 0) {
+			o->gdb_watch = i;
+			return OPT_OK;
+		}
+	return opt_fail(e, "--gdb-watch '%s': want 'auto', 'dr' or 'pages'", arg);
+}
+
 /* Join args[0..n) with single spaces into o->cmdline. */
 static enum opt_err opt_cmdline(int n, char *const args[], struct options *o, struct opt_error *e)
 {
@@ -206,6 +227,21 @@ static enum opt_err opt_apply(int c, const char *arg, struct options *o, struct 
 		o->count = true;
 		o->count_bps = arg != NULL;
 		return OPT_OK;
+	case OPT_GDB:
+		if (!*arg)
+			return opt_fail(e, "--gdb: empty address (want [HOST:]PORT)");
+		o->gdb = arg;
+		return OPT_OK;
+	case OPT_GDB_ANY:
+		o->gdb_any_address = true;
+		return OPT_OK;
+	case OPT_GDB_WATCH:
+		return opt_gdb_watch(arg, o, e);
+	case OPT_CORE:
+		if (!*arg)
+			return opt_fail(e, "--core: empty file name");
+		o->core_path = arg;
+		return OPT_OK;
 	}
 	return opt_fail(e, "internal error: option %d not handled", c);
 }
@@ -248,6 +284,8 @@ enum opt_err options_parse(int argc, char *const argv[], struct options *o, stru
 	if (o->count && o->inject)
 		return opt_fail(e, "--count does not combine with --inject (an experiment's steps "
 				   "are its own)");
+	if (o->gdb && o->count)
+		return opt_fail(e, "--gdb does not combine with --count (both drive single steps)");
 	if (optind >= argc)
 		return opt_fail(e, "no image given");
 	o->image = argv[optind];
@@ -281,6 +319,13 @@ void options_usage(FILE *f, const char *prog)
 		"                       even where KVM kept them, and check they agree\n"
 		"      --count          count the guest instructions the run retires, by single\n"
 		"                       steps (slow), and print them with its VM exits\n"
+		"      --gdb [HOST:]PORT  wait for gdb on HOST:PORT (default host 127.0.0.1; port\n"
+		"                       0 picks one) and serve it before the first instruction\n"
+		"      --gdb-any-address  allow --gdb on an address other than loopback\n"
+		"      --gdb-watch=HOW  watchpoints in debug registers (dr), write-protected\n"
+		"                       pages (pages) or whichever works here (auto, default)\n"
+		"      --core FILE      when the guest crashes, write an ELF core of it to FILE\n"
+		"                       (created at start; left empty if the guest does not crash)\n"
 		"  -h, --help           show this help\n"
 		"      --version        show the version\n"
 		"\n"
@@ -293,7 +338,9 @@ void options_usage(FILE *f, const char *prog)
 		"  %-5d  the guest crashed (triple fault, unbacked memory, panic)\n"
 		"  %-5d  the guest broke the hypercall ABI\n"
 		"  %-5d  --console-limit or --max-exits exceeded\n"
+		"  %-5d  gdb killed the guest (--gdb)\n"
 		"  %-5d  --timeout expired\n",
 		prog, PW_STATUS_USAGE, PW_STATUS_IMAGE, PW_STATUS_KVM, PW_STATUS_INTERNAL,
-		PW_STATUS_CRASH, PW_STATUS_BAD_HYPERCALL, PW_STATUS_LIMIT, PW_STATUS_TIMEOUT);
+		PW_STATUS_CRASH, PW_STATUS_BAD_HYPERCALL, PW_STATUS_LIMIT, PW_STATUS_KILLED,
+		PW_STATUS_TIMEOUT);
 }

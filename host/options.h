@@ -35,8 +35,19 @@ struct options {
 	bool replay_triple_fault;     /* --replay-triple-fault */
 	bool count;		      /* --count: count guest instructions by single steps */
 	bool count_bps;		      /* --count=bps: with handler breakpoints everywhere */
+	const char *gdb;	      /* --gdb [HOST:]PORT: serve gdb's remote protocol; NULL: no */
+	bool gdb_any_address;	      /* --gdb-any-address: HOST may be a non-loopback address */
+	unsigned gdb_watch;	      /* --gdb-watch=auto|dr|pages: enum opt_gdb_watch */
+	const char *core_path;	      /* --core FILE: an ELF core of a crashed guest; NULL: no */
 	const char *image;	      /* the first non-option argument */
 	char cmdline[PW_CMDLINE_MAX]; /* the arguments after IMAGE, joined by spaces */
+};
+
+/* How gdb's watchpoints are kept (docs/debugging.md). */
+enum opt_gdb_watch {
+	OPT_GDB_WATCH_AUTO = 0, /* debug registers where they fire and are enough, else pages */
+	OPT_GDB_WATCH_DR,	/* debug registers only (at most four) */
+	OPT_GDB_WATCH_PAGES,	/* write-protected pages only (write watchpoints) */
 };
 
 enum opt_err {

@@ -39,6 +39,7 @@ static const struct run_stop_info run_stops[RUN_STOP_COUNT] = {
     [RUN_STOP_TIMEOUT] = {"timeout", PW_STATUS_TIMEOUT, false},
     [RUN_STOP_KVM_ERROR] = {"kvm-error", PW_STATUS_INTERNAL, false},
     [RUN_STOP_LIMIT] = {"limit", PW_STATUS_LIMIT, false},
+    [RUN_STOP_KILLED] = {"killed", PW_STATUS_KILLED, false},
 };
 
 const char *run_stop_name(enum run_stop stop)
@@ -234,6 +235,18 @@ void run_budget_start(struct run *r)
 	}
 	if (run_itimer(ITIMER_PROF, r->cfg.cpu_budget) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot arm the CPU budget: %s", strerror(errno));
+}
+
+void run_deadlines_off(struct run *r)
+{
+	if (r->timers_armed) { /* stopped; run_guest puts the handlers back at the end */
+		run_itimer(ITIMER_REAL, 0);
+		run_itimer(ITIMER_PROF, 0);
+	} else { /* run_guest has not armed them yet: it will not */
+		r->cfg.timeout = 0;
+		r->cfg.cpu_budget = 0;
+	}
+	r->budget_pending = false;
 }
 
 /* ---- exits ------------------------------------------------------------------------------- */
@@ -447,6 +460,8 @@ static void run_failed(struct run *r, int err)
 		else if (run_timer_fired)
 			run_stopf(r, RUN_STOP_TIMEOUT, "timeout after %gs at RIP 0x%llx",
 				  r->cfg.timeout, (unsigned long long)run_rip(r));
+		else if (r->intr_hook)
+			r->intr_hook(r, r->exit_hook_arg);
 		return;
 	}
 	r->walk_what = "RIP";

@@ -33,6 +33,7 @@ enum run_stop {
 	RUN_STOP_TIMEOUT,	/* --timeout expired */
 	RUN_STOP_KVM_ERROR,	/* KVM_RUN or another KVM call failed */
 	RUN_STOP_LIMIT,		/* --console-limit or --max-exits exceeded */
+	RUN_STOP_KILLED,	/* the debugger killed the guest (gdb's kill) */
 	RUN_STOP_COUNT
 };
 
@@ -64,6 +65,9 @@ struct run {
 	 * if it handled the exit itself (host/campaign/, fault injection) */
 	bool (*exit_hook)(struct run *r, void *arg);
 	void *exit_hook_arg;
+	/* optional: called with exit_hook_arg when KVM_RUN was interrupted by a signal that was
+	 * not a timer's (the debugger's ^C arrives as SIGIO) */
+	void (*intr_hook)(struct run *r, void *arg);
 	/* optional, set after run_init: how to build the guest again, for a triple fault whose
 	 * registers KVM reset (host/replay.h); NULL: no replay */
 	const struct replay_src *replay;
@@ -83,6 +87,8 @@ struct run {
 	bool timers_armed;     /* run_guest installed the signal handlers */
 	bool budget_pending;   /* run_budget_start came before them: run_guest starts it */
 	uint64_t recovery_gpa; /* PW_HC_RECOVERY's struct pw_recovery, 0 if none */
+	uint64_t fault_frame;  /* RUN_STOP_FAULT: GVA of the faulting context's registers (struct
+				* pw_fault_frame, pw_hc_fault.frame), 0 if the guest gave none */
 	struct guest_pt gpt;   /* the guest's tables as the VMM walks and grows them */
 	bool vmm_wrote_ram;    /* --faults=vmm wrote guest RAM: the heap's tables or the recovery
 				* record (a snapshot reset must restore them: KVM does not log it) */
@@ -124,6 +130,10 @@ enum run_stop run_guest(struct run *r);
 /* Start the CPU budget (cfg.cpu_budget) now: when the run's thread has used that much more CPU
  * time, it stops as RUN_STOP_TIMEOUT. Call from the exit hook (between exits). */
 void run_budget_start(struct run *r);
+
+/* Stop --timeout's clock and the CPU budget for the rest of the run (a debugger took over).
+ * Call from the exit hook. */
+void run_deadlines_off(struct run *r);
 
 /* Record that the run stops for stop, with a one-line message (no "vmm: ", no newline). */
 __attribute__((format(printf, 3, 4))) void run_stopf(struct run *r, enum run_stop stop,

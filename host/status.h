@@ -11,6 +11,7 @@ enum pw_status {
 	PW_STATUS_CRASH = 75,	      /* the guest crashed: triple fault, unexpected fault, panic */
 	PW_STATUS_BAD_HYPERCALL = 76, /* the guest broke the hypercall ABI */
 	PW_STATUS_LIMIT = 77,         /* --console-limit or --max-exits exceeded */
+	PW_STATUS_KILLED = 78,	      /* gdb killed the guest (--gdb) */
 	PW_STATUS_TIMEOUT = 124,      /* --timeout expired */
 };
 

@@ -92,26 +92,34 @@ static void parse_fault(const char *obj, const char *end, struct jfault *f)
 	f->gpa = jnumber(jfield(obj, end, "gpa"));
 }
 
+/* Parse the "faults" array of the --json - report that follows the console output of fr's run
+ * (of guest name) on stdout into fr. */
+static __attribute__((unused)) void frun_parse(struct frun *fr, const char *name)
+{
+	const char *p = strstr(fr->r.out, "\"faults\": [");
+	const char *close;
+
+	cr_assert_not_null(p, "%s: no faults array in stdout:\n%s\nstderr:\n%s", name, fr->r.out,
+			   fr->r.err);
+	close = strchr(p, ']');
+	cr_assert_not_null(close, "%s: unterminated faults array", name);
+	for (p = strchr(p, '{'); p && p < close; p = strchr(p, '{')) {
+		const char *end = strchr(p, '}');
+
+		cr_assert(end && fr->n < MAX_FAULTS, "%s: bad or too many fault objects", name);
+		parse_fault(p, end, &fr->f[fr->n++]);
+		p = end;
+	}
+}
+
 /* Boot guest name (with optional guest args, NULL-terminated) with --json -, and parse the
  * "faults" array of the report that follows the console output on stdout. */
 static __attribute__((unused)) struct frun run_guest_opt(const char *opt, const char *name,
 							     const char *arg)
 {
 	struct frun fr = {.r = vmm_run("-q", "--json", "-", opt, guest(name), arg, NULL)};
-	const char *p = strstr(fr.r.out, "\"faults\": [");
-	const char *close;
 
-	cr_assert_not_null(p, "%s: no faults array in stdout:\n%s\nstderr:\n%s", name, fr.r.out,
-			   fr.r.err);
-	close = strchr(p, ']');
-	cr_assert_not_null(close, "%s: unterminated faults array", name);
-	for (p = strchr(p, '{'); p && p < close; p = strchr(p, '{')) {
-		const char *end = strchr(p, '}');
-
-		cr_assert(end && fr.n < MAX_FAULTS, "%s: bad or too many fault objects", name);
-		parse_fault(p, end, &fr.f[fr.n++]);
-		p = end;
-	}
+	frun_parse(&fr, name);
 	return fr;
 }
 

@@ -163,14 +163,22 @@ Test(hypercall, unknown_port)
 {
 	expect_bad(io_exit(0x9999, KVM_EXIT_IO_OUT, 1, 1, 0x55),
 		   "bad hypercall: port 0x9999 (out, 1 byte) is not a hypercall port "
-		   "(0x500..0x506), at RIP 0x0");
+		   "(0x500..0x507), at RIP 0x0");
 }
 
 Test(hypercall, port_just_past_the_last_call)
 {
 	expect_bad(io_exit(PW_PORT(PW_HC_COUNT), KVM_EXIT_IO_OUT, 4, 1, 0),
-		   "bad hypercall: port 0x507 (out, 4 bytes) is not a hypercall port "
-		   "(0x500..0x506), at RIP 0x0");
+		   "bad hypercall: port 0x508 (out, 4 bytes) is not a hypercall port "
+		   "(0x500..0x507), at RIP 0x0");
+}
+
+/* The debugger's stop (PW_HC_DEBUG) without --gdb: nobody to stop for. */
+Test(hypercall, debug_stop_without_a_debugger)
+{
+	expect_bad(io_exit(PW_PORT(PW_HC_DEBUG), KVM_EXIT_IO_OUT, 4, 1, 14),
+		   "bad hypercall debug (port 0x507): debug stop of vector 14, but no debugger is "
+		   "attached (--gdb), at RIP 0x0");
 }
 
 Test(hypercall, wrong_width_direction_count)

@@ -99,6 +99,8 @@ static void report(const struct pw_trap_frame *tf, const struct fault *f, bool r
 	    .rip = tf->rip,
 	    .rsp = tf->rsp,
 	    .recovered = recovered,
+	    /* a crash: where the faulting context's registers are, for the VMM's --core */
+	    .frame = recovered ? 0 : (uint32_t)(uintptr_t)tf,
 	};
 
 	pw_hypercall(PW_HC_FAULT, (uint64_t)(uintptr_t)&hc);

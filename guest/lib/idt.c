@@ -34,13 +34,43 @@ static struct idt_pointer idt_current(void)
 	return ptr;
 }
 
+#define DEBUG_STUB_SIZE 32 /* debug_traps.S */
+_Static_assert(PW_PORT(PW_HC_DEBUG) == 0x507, "debug_traps.S's port");
+
+extern const char pw_debug_stub_base[];
+
+/* With a debugger attached: the link-time gates copied to the IDT page, each pointing at its
+ * debug stub (debug_traps.S), which tells the VMM first and then enters the runtime's stub. */
+static void idt_load_debug(void)
+{
+	volatile struct pw_idt_gate *page = (volatile struct pw_idt_gate *)(uintptr_t)PW_IDT_GPA;
+
+	for (unsigned v = 0; v < PW_TRAP_VECTORS; v++) {
+		struct pw_idt_gate g = pw_idt_image[v];
+		uint64_t addr = (uint64_t)(uintptr_t)pw_debug_stub_base + DEBUG_STUB_SIZE * v;
+
+		g.offset_low = (uint16_t)addr;
+		g.offset_mid = (uint16_t)(addr >> 16);
+		g.offset_high = (uint32_t)(addr >> 32);
+		page[v] = g;
+	}
+	/* The same limit as the link-time table: a stray `int n` above 31 is still a #GP. */
+	idt_load(PW_IDT_GPA, sizeof(pw_idt_image) - 1);
+}
+
 /* Load the link-time table; a no-op when the VMM owns the IDT. Vectors above 31 are beyond the
  * limit: a stray `int n` ends as a reported #GP (error code n * 8 + 2) rather than running
  * garbage. */
 void pw_traps_init(void)
 {
-	if (pw_boot_info()->fault_mode == PW_FAULTS_VMM)
+	const struct pw_boot_info *bi = pw_boot_info();
+
+	if (bi->fault_mode == PW_FAULTS_VMM)
 		return;
+	if (bi->features & PW_BOOT_F_DEBUGGER) {
+		idt_load_debug();
+		return;
+	}
 	idt_load((uint64_t)(uintptr_t)pw_idt_image, sizeof(pw_idt_image) - 1);
 }
 

@@ -51,6 +51,18 @@ struct pw_trap_frame {
 
 _Static_assert(offsetof(struct pw_trap_frame, vector) == 15 * 8, "traps.S pushes 15 GPRs");
 _Static_assert(sizeof(struct pw_trap_frame) == 22 * 8, "traps.S frame size");
+/* A crash report points the VMM at this frame as a struct pw_fault_frame (abi.h, for --core). */
+#define PW_FRAME_SAME(f) (offsetof(struct pw_trap_frame, f) == offsetof(struct pw_fault_frame, f))
+_Static_assert(PW_FRAME_SAME(r15) && PW_FRAME_SAME(r14) && PW_FRAME_SAME(r13) &&
+		   PW_FRAME_SAME(r12) && PW_FRAME_SAME(r11) && PW_FRAME_SAME(r10) &&
+		   PW_FRAME_SAME(r9) && PW_FRAME_SAME(r8) && PW_FRAME_SAME(rbp) &&
+		   PW_FRAME_SAME(rdi) && PW_FRAME_SAME(rsi) && PW_FRAME_SAME(rdx) &&
+		   PW_FRAME_SAME(rcx) && PW_FRAME_SAME(rbx) && PW_FRAME_SAME(rax) &&
+		   PW_FRAME_SAME(vector) && PW_FRAME_SAME(error_code) && PW_FRAME_SAME(rip) &&
+		   PW_FRAME_SAME(cs) && PW_FRAME_SAME(rflags) && PW_FRAME_SAME(rsp) &&
+		   PW_FRAME_SAME(ss) &&
+		   sizeof(struct pw_trap_frame) == sizeof(struct pw_fault_frame),
+	       "struct pw_fault_frame (abi.h) has this frame's layout");
 _Static_assert(offsetof(struct pw_recovery, rip) == PW_RECOVERY_RIP, "recovery.S offsets");
 _Static_assert(offsetof(struct pw_recovery, rsp) == PW_RECOVERY_RSP, "recovery.S offsets");
 _Static_assert(offsetof(struct pw_recovery, rbx) == PW_RECOVERY_RBX, "recovery.S offsets");
@@ -69,6 +81,7 @@ _Static_assert(offsetof(struct pw_hc_fault, rip) == PW_HC_FAULT_RIP, "traps.S of
 _Static_assert(offsetof(struct pw_hc_fault, rsp) == PW_HC_FAULT_RSP, "traps.S offsets");
 _Static_assert(offsetof(struct pw_hc_fault, recovered) == 40, "traps.S's static report");
 _Static_assert(sizeof(struct pw_hc_fault) == 48, "traps.S's static report");
+_Static_assert(offsetof(struct pw_hc_fault, frame) == 44, "traps.S's static report: frame 0");
 _Static_assert(PW_PORT(PW_HC_FAULT) == PW_TRAP_FAULT_PORT, "traps.S's report port");
 
 /* State the fast path in traps.S reads before any C runs; it must decide as pw_trap_dispatch

@@ -12,6 +12,7 @@
 
 #include "campaign_plan.h"
 #include "campaign_worker.h"
+#include "gdb.h"
 #include "status.h"
 
 static const char *const camp_outcomes[OUT_COUNT] = {
@@ -228,6 +229,8 @@ int campaign_inject_one(const struct campaign_opts *o)
 		fprintf(stderr, "vmm: --inject: %s\n", res.detail);
 		status = PW_STATUS_INTERNAL;
 	} else {
+		if (o->gdb)
+			gdb_finish(o->gdb, &r);
 		inject_format(&spec, res.spec, sizeof(res.spec));
 		campaign_write_jsonl(stdout, &res, o);
 		status = res.outcome == OUT_VMM_ERROR ? PW_STATUS_INTERNAL : run_status(&r);

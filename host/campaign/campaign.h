@@ -23,6 +23,9 @@ enum campaign_outcome {
 
 #define CAMPAIGN_MAX_MODELS INJ_MODEL_COUNT
 
+struct gdb_stub;
+struct gdb_config;
+
 struct campaign_opts {
 	const char *image;
 	uint64_t mem;
@@ -42,6 +45,8 @@ struct campaign_opts {
 	bool no_fast_forward;  /* --no-fast-forward: every experiment starts at the snapshot */
 	bool no_sandbox;       /* --no-sandbox: workers run without the seccomp filter */
 	const char *spec;      /* --inject SPEC: one experiment */
+	struct gdb_stub *gdb;  /* --inject with --gdb: gdb takes over at the injection point */
+	const struct gdb_config *gdb_cfg;
 };
 
 /* The last fault an experiment's run recorded (struct fault_record, without pointers). */

@@ -15,6 +15,7 @@
 
 #include "cpu.h"
 #include "disasm.h"
+#include "gdb.h"
 #include "hypercall.h"
 #include "platform.h"
 #include "steplock.h"
@@ -90,6 +91,8 @@ static void exp_fire(struct exp *x, struct run *r)
 		snapshot_note_host_write(&x->w->snap, x->eff.gpa, x->eff.len);
 	if (x->err)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "injection failed: %s", x->why);
+	else if (x->w->gdb) /* --gdb: stop here, with the injection applied */
+		gdb_attach(x->w->gdb, r);
 }
 
 /* Take (on) or release the single-step lock (host/steplock.h), if the worker has one. A run
@@ -266,6 +269,10 @@ static bool exp_hook(struct run *r, void *arg)
 	const struct kvm_run *kr = r->vm->run;
 
 	x->w->last_exit = kr->exit_reason;
+	/* The runtime's debug stubs (--inject --gdb, gdb not attached yet): let them go on, as
+	 * uncounted as the steps the trigger costs. */
+	if (kr->exit_reason == KVM_EXIT_IO && kr->io.port == PW_PORT(PW_HC_DEBUG))
+		return true;
 	if (kr->exit_reason == KVM_EXIT_DEBUG) {
 		exp_debug(x, r);
 		return true;
@@ -308,7 +315,8 @@ static bool exp_hook(struct run *r, void *arg)
  * needs no memslot change later), layout, vCPU. */
 static int worker_build(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
 {
-	struct layout_opts lo = {.fault_mode = o->fault_mode, .protect_pt = o->protect_pt};
+	struct layout_opts lo = {
+	    .fault_mode = o->fault_mode, .protect_pt = o->protect_pt, .debugger = o->gdb != NULL};
 	struct image_error ie = {0};
 	struct vm_error ve = {0};
 	enum vm_err err = VM_OK;
@@ -364,7 +372,8 @@ static int worker_confine(struct worker *w, const struct campaign_opts *o, char 
 		disasm_preload();
 	if (o->no_sandbox)
 		return 0;
-	se = sandbox_install(&w->vm);
+	se = w->gdb ? sandbox_install(&w->vm, w->gdb->fd, w->gdb->listen_fd)
+		    : sandbox_install(&w->vm, -1, -1);
 	if (se) {
 		snprintf(msg, n, "sandbox: %s", sandbox_strerror(se));
 		return PW_STATUS_INTERNAL;
@@ -388,7 +397,14 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	waypoints_init(&w->wps);
 	w->step_lock_fd = -1;
 	cfg.console_fd = -1;
-	if ((status = worker_build(w, o, msg, n)) || (status = worker_confine(w, o, msg, n)))
+	if ((status = worker_build(w, o, msg, n)))
+		return status;
+	if (o->gdb) { /* listen now (the probe, the socket: before the sandbox); accept later */
+		if (gdb_open(o->gdb, o->gdb_cfg, w->vm.kvm_fd, true, msg, n))
+			return PW_STATUS_USAGE;
+		w->gdb = o->gdb;
+	}
+	if ((status = worker_confine(w, o, msg, n)))
 		return status;
 	run_init(&r, &w->vm, &w->mem, &w->layout, &cfg);
 	r.exit_hook = exp_hook, r.exit_hook_arg = &x;

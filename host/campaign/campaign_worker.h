@@ -20,6 +20,7 @@
 
 /* One VM, built once per worker process, reset for every experiment. */
 struct worker {
+	struct gdb_stub *gdb; /* --inject --gdb: attached when the injection is applied */
 	uint8_t *file;
 	size_t file_len;
 	struct image img;

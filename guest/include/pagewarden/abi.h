@@ -27,6 +27,8 @@ enum pw_hypercall {
 	PW_HC_PANIC = 4,      /* struct pw_hc_panic: assert/panic with file:line, stops the guest */
 	PW_HC_TRAP = 5,	      /* EAX = vector: exit from a VMM-installed IDT stub (--faults=vmm) */
 	PW_HC_RECOVERY = 6,   /* struct pw_recovery: where the VMM resumes an expected fault */
+	PW_HC_DEBUG = 7,      /* EAX = vector: an exception, before the runtime handles it, when a
+			       * debugger is attached (PW_BOOT_F_DEBUGGER; docs/debugging.md) */
 	PW_HC_COUNT
 };
 
@@ -75,7 +77,19 @@ struct pw_hc_fault {
 	uint64_t rip;
 	uint64_t rsp;
 	uint32_t recovered; /* 1 if the guest resumes after it */
-	uint32_t reserved;
+	uint32_t frame;	    /* unrecovered: GVA of the faulting context's struct pw_fault_frame
+			     * (below 4 GiB, like every guest struct), for --core; 0: none (was
+			     * reserved: old guests leave 0) */
+};
+
+/* The faulting context's registers as the runtime's trap entry saved them (its struct
+ * pw_trap_frame, guest/lib/trap.h, checks it has this layout): the GPRs, the vector, the error
+ * code (0 if none), then the frame the CPU pushed. */
+struct pw_fault_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error_code;
+	uint64_t rip, cs, rflags, rsp, ss;
 };
 
 /* Expected-fault recovery (pw_expect_fault). The guest registers one such struct once, with
@@ -163,6 +177,8 @@ struct pw_boot_info {
 
 #define PW_BOOT_F_1G_PAGES   (1u << 0) /* the CPU supports 1 GiB pages */
 #define PW_BOOT_F_PROTECT_PT (1u << 1) /* page tables are in a read-only memslot */
+#define PW_BOOT_F_DEBUGGER   (1u << 2) /* gdb is attached (--gdb): under --faults=guest the
+					* runtime's gates go through PW_HC_DEBUG stubs first */
 
 /* ---- Flat-image header -------------------------------------------------------------------
  * Optional, like a multiboot header: a flat image may carry this struct, 8-byte aligned,
