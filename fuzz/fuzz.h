@@ -20,4 +20,8 @@ int fuzz_paging_one(const uint8_t *data, size_t len);
 /* inject_parse on data as a string; a spec it accepts must format and parse back the same. */
 int fuzz_spec_one(const uint8_t *data, size_t len);
 
+/* Bytes through the gdb stub's packet framer; every packet through the protocol handler, over a
+ * fake target. */
+int fuzz_gdb_one(const uint8_t *data, size_t len);
+
 #endif
