@@ -13,7 +13,6 @@
 #define IDT_GATE_P    0x80 /* type byte: present */
 #define OP_REX_W      0x48
 #define OP_IRET	      0xcf
-#define DR7_LOCAL(i)  (1ull << (2 * (i))) /* Li: execute breakpoint, one byte (R/W, LEN 0) */
 #define DR6_B0_B3     0xfull		  /* which of DR0..DR3 fired */
 
 /* The handlers whose entries get a breakpoint where steps stop in handlers: the exceptions a
@@ -69,7 +68,7 @@ static int count_set_debug(struct count *c, struct run *r, bool bps)
 		for (unsigned i = 0; i < COUNT_BPS; i++) {
 			dbg.arch.debugreg[i] = c->bp[i];
 			if (c->bp[i])
-				dbg.arch.debugreg[7] |= DR7_LOCAL(i);
+				dbg.arch.debugreg[7] |= vm_dr7_enable(i, VM_DR_EXEC, 1);
 		}
 	}
 	if (vm_set_guest_debug(r->vm, &dbg) == 0)

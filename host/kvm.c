@@ -356,6 +356,14 @@ enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, con
 	return vm_fail(e, VM_EIOCTL, "%s: %s", name, strerror(errno));
 }
 
+uint64_t vm_dr7_enable(unsigned i, enum vm_dr_rw rw, unsigned len)
+{
+	/* LEN: 00 one byte, 01 two, 11 four, 10 eight */
+	uint64_t len_bits = len == 8 ? 2 : len == 4 ? 3 : len == 2 ? 1 : 0;
+
+	return 1ull << (2 * i) | (uint64_t)rw << (16 + 4 * i) | len_bits << (18 + 4 * i);
+}
+
 int vm_set_guest_debug(struct vm *vm, const struct kvm_guest_debug *dbg)
 {
 	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, dbg) < 0)

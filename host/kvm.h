@@ -110,6 +110,16 @@ enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, con
 /* vm_vcpu_ioctl naming the request after its macro (KVM_GET_REGS). */
 #define VCPU_IOCTL(vm, req, arg, e) vm_vcpu_ioctl((vm), (req), (arg), #req, (e))
 
+/* Breakpoint conditions in DR7's R/W fields. */
+enum vm_dr_rw {
+	VM_DR_EXEC = 0,	  /* instruction fetch (length 1) */
+	VM_DR_WRITE = 1,  /* data writes */
+	VM_DR_ACCESS = 3, /* data reads and writes */
+};
+
+/* DR7's bits enabling breakpoint i (0..3, local) for rw over len bytes (1, 2, 4 or 8). */
+uint64_t vm_dr7_enable(unsigned i, enum vm_dr_rw rw, unsigned len);
+
 /* KVM_SET_GUEST_DEBUG with dbg, kept in vm->debug. Returns the ioctl's result (errno set). */
 int vm_set_guest_debug(struct vm *vm, const struct kvm_guest_debug *dbg);
 

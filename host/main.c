@@ -228,15 +228,21 @@ static void vmm_count_report(struct vmm *v)
 	fputc('\n', stderr);
 }
 
-/* --gdb: wait for gdb (before the sandbox: the probe makes a scratch VM, accept). */
-static int vmm_gdb_open(struct vmm *v)
+/* The gdb stub's settings from the command line. */
+static struct gdb_config vmm_gdb_config(const struct vmm *v)
 {
-	struct gdb_config gc = {
+	return (struct gdb_config){
 	    .spec = v->o.gdb,
 	    .any_address = v->o.gdb_any_address,
 	    .watch = v->o.gdb_watch,
 	    .protect_pt = v->o.protect_pt,
 	};
+}
+
+/* --gdb: wait for gdb (before the sandbox: the probe makes a scratch VM, accept). */
+static int vmm_gdb_open(struct vmm *v)
+{
+	struct gdb_config gc = vmm_gdb_config(v);
 	char msg[256];
 	enum gdb_err err = gdb_open(&v->gdb, &gc, v->vm.kvm_fd, false, msg, sizeof(msg));
 
@@ -329,12 +335,7 @@ static int vmm_main(struct vmm *v)
  * connects at the injection point. */
 static int vmm_inject(struct vmm *v)
 {
-	struct gdb_config gc = {
-	    .spec = v->o.gdb,
-	    .any_address = v->o.gdb_any_address,
-	    .watch = v->o.gdb_watch,
-	    .protect_pt = v->o.protect_pt,
-	};
+	struct gdb_config gc = vmm_gdb_config(v);
 	struct campaign_opts co = {
 	    .gdb = v->o.gdb ? &v->gdb : NULL,
 	    .gdb_cfg = &gc,

@@ -46,8 +46,7 @@ static const uint8_t probe_code[] = {
 static const uint8_t probe_store[] = {0xa2, (uint8_t)PROBE_DATA, (uint8_t)(PROBE_DATA >> 8),
 				      OP_HLT};
 #define AT_PAST_STORE (AT_STORE + 3)
-#define DR7_L0_EXEC   0x1ull	  /* L0, execute, one byte */
-#define DR7_L0_WRITE  0x10001ull /* L0, R/W0 = 01 (data writes), LEN0 = 00 (one byte) */
+
 
 /* The #DE handler: one nop, then hlt. */
 #define PROBE_DE 0x1100u
@@ -205,14 +204,14 @@ static enum vm_err probe_measure(struct probe_vm *p, struct platform *out, struc
 	out->step_io_exit = r;
 	/* an execute breakpoint in DR0 */
 	if ((err = probe_restart(p, 0, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
-				 PROBE_CODE + AT_BREAK, DR7_L0_EXEC, e)))
+				 PROBE_CODE + AT_BREAK, vm_dr7_enable(0, VM_DR_EXEC, 1), e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_BREAK, 1)) < 0)
 		return probe_fail(e, "KVM_RUN (hardware breakpoint)");
 	out->hw_breakpoint = r;
 	/* a data write breakpoint in DR0: a debug exit after the store */
 	if ((err = probe_restart(p, AT_STORE, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
-				 PROBE_DATA, DR7_L0_WRITE, e)))
+				 PROBE_DATA, vm_dr7_enable(0, VM_DR_WRITE, 1), e)))
 		return err;
 	if ((r = probe_until_debug_at(p, PROBE_CODE + AT_PAST_STORE, 1)) < 0)
 		return probe_fail(e, "KVM_RUN (data breakpoint)");

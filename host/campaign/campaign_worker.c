@@ -76,7 +76,7 @@ static int camp_set_debug(struct vm *vm, uint32_t control, uint64_t addr)
 
 	if (control & KVM_GUESTDBG_USE_HW_BP) {
 		dbg.arch.debugreg[0] = addr;
-		dbg.arch.debugreg[7] = 1; /* L0, execute, length 1 */
+		dbg.arch.debugreg[7] = vm_dr7_enable(0, VM_DR_EXEC, 1);
 	}
 	return vm_set_guest_debug(vm, &dbg);
 }

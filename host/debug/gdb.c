@@ -33,12 +33,6 @@
 #define OP_HLT	      0xf4
 #define DR6_B0_B3     0xfull
 #define DR6_BS	      (1ull << 14)
-#define DR7_L(i)      (1ull << (2 * (i)))
-#define DR7_RW(i, rw) ((uint64_t)(rw) << (16 + 4 * (i)))
-#define DR7_LEN(i, l) ((uint64_t)(l) << (18 + 4 * (i)))
-#define DR_RW_EXEC    0
-#define DR_RW_WRITE   1
-#define DR_RW_ACCESS  3
 #define IDT_GATE_SIZE 16
 #define STUB_WINDOW   32 /* bytes from a gate's entry that count as its stub (debug_traps.S) */
 
@@ -426,7 +420,6 @@ static int gdb_signal(unsigned v)
 static void gdb_arm(struct gdb_stub *g)
 {
 	struct kvm_guest_debug dbg = {.control = KVM_GUESTDBG_ENABLE};
-	static const unsigned len_bits[9] = {[1] = 0, [2] = 1, [4] = 3, [8] = 2};
 
 	if (g->detached) {
 		dbg.control = 0;
@@ -444,11 +437,12 @@ static void gdb_arm(struct gdb_stub *g)
 				continue;
 			dbg.control |= KVM_GUESTDBG_USE_HW_BP;
 			dbg.arch.debugreg[i] = d->addr;
-			dbg.arch.debugreg[7] |=
-			    DR7_L(i) | (d->type == GDB_POINT_HW ? 0
-					: DR7_RW(i, d->type == GDB_POINT_WRITE ? DR_RW_WRITE
-									     : DR_RW_ACCESS) |
-					      DR7_LEN(i, len_bits[d->len]));
+			dbg.arch.debugreg[7] |= vm_dr7_enable(
+			    i,
+			    d->type == GDB_POINT_HW      ? VM_DR_EXEC
+			    : d->type == GDB_POINT_WRITE ? VM_DR_WRITE
+							 : VM_DR_ACCESS,
+			    (unsigned)d->len);
 		}
 	}
 	if (vm_set_guest_debug(g->r->vm, &dbg) < 0)
