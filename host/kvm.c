@@ -340,6 +340,10 @@ enum vm_err vm_map_ram_ro_pages(struct vm *vm, const struct guest_mem *mem, bool
 	}
 	for (unsigned i = 0; i < vm->ram_slots && !err; i++)
 		err = vm_set_slot(vm, i, 0, 0, NULL, 0, e);
+	/* from here on, a failure may leave any of the new ids in use: the next call deletes
+	 * them all (deleting an unused slot is a no-op) */
+	if (nout > vm->ram_slots)
+		vm->ram_slots = nout;
 	for (unsigned i = 0; i < nout && !err; i++)
 		err = vm_set_slot(vm, out[i].slot, out[i].gpa, out[i].size, mem->host + out[i].gpa,
 				  out[i].readonly ? KVM_MEM_READONLY : 0, e);

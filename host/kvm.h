@@ -99,7 +99,8 @@ enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_
 /* Lay the RAM memslots out again: as vm_map_ram(protect_pt, no dirty log) would, but with each
  * page of ro_pages[0..n) (guest-physical, page-aligned, sorted, in writable RAM) in a read-only slot of
  * its own, so that the guest's writes to it exit as KVM_EXIT_MMIO (gdb's page watchpoints).
- * n = 0 restores the plain layout. The vCPU must not be running. */
+ * n = 0 restores the plain layout. The vCPU must not be running. After a failure guest RAM may
+ * be partly unmapped: call again (with fewer pages, or none) to put it back. */
 enum vm_err vm_map_ram_ro_pages(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
 				const uint64_t *ro_pages, unsigned n, struct vm_error *e);
 

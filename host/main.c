@@ -249,7 +249,7 @@ static int vmm_gdb_open(struct vmm *v)
 	if (!err)
 		return 0;
 	fprintf(stderr, "vmm: %s\n", msg);
-	return err == GDB_EPROBE || err == GDB_ESOCKET ? PW_STATUS_INTERNAL : PW_STATUS_USAGE;
+	return gdb_status(err);
 }
 
 /* Run the guest and report; returns ./vmm's exit status. */

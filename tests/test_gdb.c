@@ -315,6 +315,37 @@ Test(gdb, guard_fault_stops_with_sigsegv_vmm_mode)
 	fault_stop("--faults=vmm");
 }
 
+/* Breakpoints are out of guest memory when the guest ends: the core file (--core) holds the
+ * code as built, not the int3 or hlt gdb had inserted when it let the guest crash. */
+Test(gdb, breakpoints_are_gone_from_the_core)
+{
+	struct stub s;
+	struct proc_result r, elf, core;
+	const char *corefile = temp_path("gdb.core");
+	const char *argv_elf[] = {"/usr/bin/gdb", "-nx", "-batch", "-ex", "x/2xb gdb_add",
+				  guest("gdb_target.elf"), NULL};
+	const char *argv_core[] = {"/usr/bin/gdb", "-nx", "-batch", "-ex", "x/2xb gdb_add",
+				   guest("gdb_target.elf"), corefile, NULL};
+	char want[64], got[64];
+
+	require_gdb();
+	s = stub_start("--core", corefile, guest("gdb_target.elf"), "null", NULL);
+	r = gdb_session(&s, guest("gdb_target.elf"), "break gdb_add", "continue", "continue",
+			"continue", "continue", "continue", NULL);
+	EXPECT_OUT(r, "Program terminated with signal SIGSEGV");
+	cr_expect_eq(stub_wait(&s), 75, "%s", read_text(s.err_path));
+	cr_assert_eq(proc_run(argv_elf, GDB_LIMIT, &elf), 0);
+	cr_assert_eq(proc_run(argv_core, GDB_LIMIT, &core), 0);
+	cr_assert(matches(elf.out, "^0x[0-9a-f]+ <gdb_add>:(.*)$", want, sizeof(want)), "%s",
+		  elf.out);
+	cr_assert(matches(core.out, "^0x[0-9a-f]+ <gdb_add>:(.*)$", got, sizeof(got)), "%s\n%s",
+		  core.out, core.err);
+	cr_expect_str_eq(got, want, "gdb_add in the core:%s, in the ELF:%s", got, want);
+	proc_result_free(&elf);
+	proc_result_free(&core);
+	proc_result_free(&r);
+}
+
 /* An expected fault (pw_probe_write) stops gdb too; continuing hands it to the runtime, which
  * recovers as it does without a debugger. #UD stops with SIGILL. */
 Test(gdb, expected_fault_is_delivered_on_continue)

@@ -91,8 +91,11 @@ static void exp_fire(struct exp *x, struct run *r)
 		snapshot_note_host_write(&x->w->snap, x->eff.gpa, x->eff.len);
 	if (x->err)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "injection failed: %s", x->why);
-	else if (x->w->gdb) /* --gdb: stop here, with the injection applied */
+	else if (x->w->gdb) { /* --gdb: stop here, with the injection applied; a person at a
+			       * prompt has no hang budget (the stub's own exits would count) */
+		x->w->budget_exits = 0;
 		gdb_attach(x->w->gdb, r);
+	}
 }
 
 /* Take (on) or release the single-step lock (host/steplock.h), if the worker has one. A run
@@ -400,8 +403,10 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	if ((status = worker_build(w, o, msg, n)))
 		return status;
 	if (o->gdb) { /* listen now (the probe, the socket: before the sandbox); accept later */
-		if (gdb_open(o->gdb, o->gdb_cfg, w->vm.kvm_fd, true, msg, n))
-			return PW_STATUS_USAGE;
+		enum gdb_err err = gdb_open(o->gdb, o->gdb_cfg, w->vm.kvm_fd, true, msg, n);
+
+		if (err)
+			return gdb_status(err);
 		w->gdb = o->gdb;
 	}
 	if ((status = worker_confine(w, o, msg, n)))

@@ -19,6 +19,7 @@
 #include "pagewarden/classify.h"
 #include "pagewarden/layout.h"
 #include "report.h"
+#include "status.h"
 #include "trapstubs.h"
 
 #define GDB_SIGINT  2
@@ -35,6 +36,12 @@
 #define DR6_BS	      (1ull << 14)
 #define IDT_GATE_SIZE 16
 #define STUB_WINDOW   32 /* bytes from a gate's entry that count as its stub (debug_traps.S) */
+#define GDB_MMIO_FRAGS 8 /* MMIO exits one watched write may come back as */
+
+int gdb_status(enum gdb_err err)
+{
+	return err == GDB_EADDR || err == GDB_EREMOTE ? PW_STATUS_USAGE : PW_STATUS_INTERNAL;
+}
 
 const char *gdb_strerror(enum gdb_err err)
 {
@@ -52,10 +59,12 @@ const char *gdb_strerror(enum gdb_err err)
 
 /* The debugger's ^C: SIGIO on the socket kicks KVM_RUN out (run.c then calls gdb_on_intr). */
 static struct kvm_run *volatile gdb_kick_run;
+static volatile sig_atomic_t gdb_sigio; /* gdb sent bytes: the next exit looks for a ^C */
 
 static void gdb_on_sigio(int sig)
 {
 	(void)sig;
+	gdb_sigio = 1;
 	if (gdb_kick_run)
 		gdb_kick_run->immediate_exit = 1;
 }
@@ -85,24 +94,28 @@ static bool gdb_send_packet(struct gdb_stub *g, const char *payload, size_t n)
 	return g->out_len && gdb_send_raw(g, g->out, g->out_len);
 }
 
-/* Read more bytes from gdb into g->in; false on a disconnect. */
+/* Read more bytes from gdb into g->in, after those not parsed yet (wait: block until some
+ * come); false on a disconnect. */
 static bool gdb_recv(struct gdb_stub *g, bool wait)
 {
+	memmove(g->in, g->in + g->in_pos, g->in_len - g->in_pos);
+	g->in_len -= g->in_pos;
+	g->in_pos = 0;
+	if (g->in_len == sizeof(g->in)) /* a full buffer of unparsed bytes: parse them first */
+		return true;
 	for (;;) {
-		ssize_t k = recv(g->fd, g->in, sizeof(g->in), wait ? 0 : MSG_DONTWAIT);
+		ssize_t k = recv(g->fd, g->in + g->in_len, sizeof(g->in) - g->in_len,
+				 wait ? 0 : MSG_DONTWAIT);
 
 		if (k < 0 && errno == EINTR)
 			continue;
-		if (k < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			g->in_len = g->in_pos = 0;
+		if (k < 0 && !wait && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return true;
-		}
 		if (k <= 0) {
 			g->gone = true;
 			return false;
 		}
-		g->in_len = (size_t)k;
-		g->in_pos = 0;
+		g->in_len += (size_t)k;
 		return true;
 	}
 }
@@ -166,12 +179,16 @@ static bool gdb_translate(struct gdb_stub *g, uint64_t va, uint64_t *gpa)
 	return true;
 }
 
-/* Host pointer to the byte at guest-virtual va, or NULL. */
-static uint8_t *gdb_byte(struct gdb_stub *g, uint64_t va)
+/* Host pointer to the byte at guest-virtual va (its guest-physical address in *gpa if not
+ * NULL), or NULL. */
+static uint8_t *gdb_byte(struct gdb_stub *g, uint64_t va, uint64_t *gpa)
 {
-	uint64_t gpa;
+	uint64_t pa;
+	uint8_t *p = gdb_translate(g, va, &pa) ? gpa_to_host(g->r->mem, pa, 1) : NULL;
 
-	return gdb_translate(g, va, &gpa) ? gpa_to_host(g->r->mem, gpa, 1) : NULL;
+	if (p && gpa)
+		*gpa = pa;
+	return p;
 }
 
 /* The software breakpoint at addr, or NULL. */
@@ -183,6 +200,7 @@ static struct gdb_swbp *gdb_swbp_at(struct gdb_stub *g, uint64_t addr)
 	return NULL;
 }
 
+/* gdb_ops.mem_read: guest-virtual memory, breakpoints hidden. */
 static size_t gdb_mem_read(void *ctx, uint64_t addr, uint8_t *out, size_t n)
 {
 	struct gdb_stub *g = ctx;
@@ -194,13 +212,14 @@ static size_t gdb_mem_read(void *ctx, uint64_t addr, uint8_t *out, size_t n)
 	return got;
 }
 
+/* gdb_ops.mem_write: guest-virtual memory; under a breakpoint the byte it stands for. */
 static size_t gdb_mem_write(void *ctx, uint64_t addr, const uint8_t *in, size_t n)
 {
 	struct gdb_stub *g = ctx;
 
 	for (size_t i = 0; i < n; i++) {
 		struct gdb_swbp *bp = gdb_swbp_at(g, addr + i);
-		uint8_t *p = gdb_byte(g, addr + i);
+		uint8_t *p = gdb_byte(g, addr + i, NULL);
 
 		if (!p)
 			return i;
@@ -219,13 +238,16 @@ static enum gdb_point_result gdb_sw_insert(struct gdb_stub *g, uint64_t addr, bo
 {
 	uint8_t *p;
 
+	uint64_t gpa;
+
 	if (gdb_swbp_at(g, addr))
 		return GDB_POINT_OK;
-	if (!(p = gdb_byte(g, addr)))
+	if (!(p = gdb_byte(g, addr, &gpa)))
 		return GDB_POINT_ERROR;
 	for (unsigned i = 0; i < GDB_SW_BPS_MAX; i++)
 		if (!g->sw[i].used) {
-			g->sw[i] = (struct gdb_swbp){.addr = addr, .orig = *p, .used = true, .hw = hw};
+			g->sw[i] = (struct gdb_swbp){
+			    .addr = addr, .gpa = gpa, .orig = *p, .used = true, .hw = hw};
 			*p = g->plat.sw_breakpoint ? OP_INT3 : OP_HLT;
 			g->code_changed = true;
 			return GDB_POINT_OK;
@@ -233,7 +255,8 @@ static enum gdb_point_result gdb_sw_insert(struct gdb_stub *g, uint64_t addr, bo
 	return GDB_POINT_ERROR;
 }
 
-/* Remove the int3 at addr, putting its byte back. */
+/* Remove the breakpoint at addr, putting its byte back where it was written (the guest may
+ * have remapped the page since). */
 static enum gdb_point_result gdb_sw_remove(struct gdb_stub *g, uint64_t addr)
 {
 	struct gdb_swbp *bp = gdb_swbp_at(g, addr);
@@ -241,7 +264,7 @@ static enum gdb_point_result gdb_sw_remove(struct gdb_stub *g, uint64_t addr)
 
 	if (!bp)
 		return GDB_POINT_OK;
-	if ((p = gdb_byte(g, addr)))
+	if ((p = gpa_to_host(g->r->mem, bp->gpa, 1)))
 		*p = bp->orig;
 	bp->used = false;
 	g->code_changed = true;
@@ -330,6 +353,9 @@ static enum gdb_point_result gdb_page_insert(struct gdb_stub *g, uint64_t addr, 
 			if (gdb_pages_apply(g) == GDB_POINT_OK)
 				return GDB_POINT_OK;
 			g->pw[i].used = false;
+			if (gdb_pages_apply(g) != GDB_POINT_OK) /* RAM must come back whole */
+				run_stopf(g->r, RUN_STOP_KVM_ERROR,
+					  "page watchpoint: cannot restore guest RAM's memslots");
 			return GDB_POINT_ERROR;
 		}
 	return GDB_POINT_ERROR;
@@ -386,6 +412,7 @@ static enum gdb_point_result gdb_point(void *ctx, bool insert, unsigned type, ui
 
 /* ---- stops --------------------------------------------------------------------------------- */
 
+/* gdb_ops.stop_reply: the stop the guest is in. */
 static const char *gdb_stop_reply(void *ctx)
 {
 	return ((struct gdb_stub *)ctx)->stop_reply;
@@ -466,7 +493,6 @@ static void gdb_load_regs(struct gdb_stub *g, const struct trapstub_frame *f)
 	g->frame_view = f != NULL;
 	if (f) {
 		g->frame_regs = g->rf.regs;
-		g->frame_rsp = g->rf.regs.rsp;
 		g->rf.regs.rip = f->rip;
 		g->rf.regs.rsp = f->rsp;
 		g->rf.regs.rflags = f->rflags;
@@ -484,7 +510,7 @@ static void gdb_store_regs(struct gdb_stub *g)
 
 	if (g->frame_view && (g->rf.dirty & GDB_DIRTY_REGS)) {
 		bool err = pw_exception_has_error_code(g->frame_vector);
-		uint64_t *w = gpa_to_host(r->mem, g->frame_rsp, (err ? 8 : 7) * 8);
+		uint64_t *w = gpa_to_host(r->mem, g->frame_gpa, (err ? 8 : 7) * 8);
 		unsigned i = err ? 3 : 2;
 
 		if (w) {
@@ -613,8 +639,9 @@ static void gdb_exception(struct gdb_stub *g, unsigned vector)
 	const struct kvm_regs *regs = run_regs(g->r);
 	struct trapstub_frame f;
 
-	if (!regs || vector >= TRAPSTUBS_VECTORS ||
-	    !trapstubs_read_frame(g->r->mem, regs->rsp, vector, &f)) {
+	/* the frame is on the guest's stack, at a virtual address */
+	if (!regs || vector >= TRAPSTUBS_VECTORS || !gdb_translate(g, regs->rsp, &g->frame_gpa) ||
+	    !trapstubs_read_frame(g->r->mem, g->frame_gpa, vector, &f)) {
 		gdb_stop(g, GDB_SIGSEGV, "", NULL, 0);
 		return;
 	}
@@ -699,13 +726,12 @@ static void gdb_on_debug(struct gdb_stub *g)
 	gdb_stop(g, GDB_SIGTRAP, "", NULL, 0);
 }
 
-/* KVM_EXIT_MMIO: a write to a watched page (apply it, finish the instruction, stop if it
- * touched a watched range); anything else is a crash the run reports, shown to gdb first. */
-static bool gdb_on_mmio(struct gdb_stub *g)
+/* If the MMIO exit in kr is a write to a watched page, store its bytes in guest RAM, set *hit
+ * to the watchpoint it touched (if any) and return true. */
+static bool gdb_watch_write(struct gdb_stub *g, const struct kvm_run *kr,
+			    const struct gdb_pagewatch **hit)
 {
-	const struct kvm_run *kr = g->r->vm->run;
 	uint64_t gpa = kr->mmio.phys_addr, len = kr->mmio.len;
-	const struct gdb_pagewatch *hit = NULL;
 	bool watched = false;
 	uint8_t *p;
 
@@ -716,21 +742,58 @@ static bool gdb_on_mmio(struct gdb_stub *g)
 			continue;
 		watched = true;
 		if (gpa < w->gpa + w->len && w->gpa < gpa + len)
-			hit = w;
+			*hit = w;
 	}
 	if (!watched || !kr->mmio.is_write || len > sizeof(kr->mmio.data) ||
-	    !(p = gpa_to_host(g->r->mem, gpa, len))) {
+	    !(p = gpa_to_host(g->r->mem, gpa, len)))
+		return false;
+	memcpy(p, kr->mmio.data, len);
+	return true;
+}
+
+/* KVM_EXIT_MMIO: a write to a watched page (store it, finish the instruction, stop if it
+ * touched a watched range); anything else is a crash the run reports, shown to gdb first. A
+ * write KVM splits (across pages, or wider than 8 bytes) comes back fragment by fragment from
+ * the completing KVM_RUN. */
+static bool gdb_on_mmio(struct gdb_stub *g)
+{
+	struct run *r = g->r;
+	struct kvm_run *kr = r->vm->run;
+	const struct gdb_pagewatch *hit = NULL;
+	bool stepped = false;
+
+	if (!gdb_watch_write(g, kr, &hit)) {
 		gdb_stop(g, GDB_SIGSEGV, "", NULL, 0);
 		return false;
 	}
-	memcpy(p, kr->mmio.data, len);
-	gdb_complete(g);
+	for (unsigned frag = 1;; frag++) {
+		int ret;
+
+		kr->immediate_exit = 1;
+		ret = ioctl(r->vm->vcpu_fd, KVM_RUN, 0);
+		kr->immediate_exit = 0;
+		r->regs_valid = r->sregs_valid = false;
+		if (ret < 0 && errno == EINTR)
+			break;
+		if (ret == 0 && kr->exit_reason == KVM_EXIT_DEBUG) { /* a step ended with it */
+			stepped = true;
+			break;
+		}
+		if (ret < 0 || kr->exit_reason != KVM_EXIT_MMIO || frag >= GDB_MMIO_FRAGS ||
+		    !gdb_watch_write(g, kr, &hit)) {
+			run_stopf(r, RUN_STOP_KVM_ERROR,
+				  "page watchpoint: finishing a write gave %s (exit %u)",
+				  ret < 0 ? strerror(errno) : vm_exit_name(kr->exit_reason),
+				  kr->exit_reason);
+			return true;
+		}
+	}
 	if (hit) {
 		char extra[48];
 
 		snprintf(extra, sizeof(extra), "watch:%llx;", (unsigned long long)hit->addr);
 		gdb_stop(g, GDB_SIGTRAP, extra, NULL, 0);
-	} else if (g->stepping) { /* the completion ended the step (its debug exit is spent) */
+	} else if (g->stepping && (stepped || !g->plat.step_io_exit)) {
 		gdb_stop(g, GDB_SIGTRAP, "", NULL, 0);
 	}
 	return true;
@@ -757,6 +820,9 @@ static bool gdb_on_io(struct gdb_stub *g)
 	}
 	if (!g->stepping || g->plat.step_io_exit)
 		return false;
+	/* the step ends at this exit (PVM): fault injection's hook still sees the hypercall */
+	if (g->next_hook && g->next_hook(r, g->next_arg))
+		return true;
 	hypercall_handle(r);
 	if (r->stop == RUN_STOP_NONE) {
 		gdb_complete(g);
@@ -765,8 +831,8 @@ static bool gdb_on_io(struct gdb_stub *g)
 	return true;
 }
 
-/* KVM_EXIT_HLT: a breakpoint of ours where int3 does not exit (KVM leaves RIP past the hlt),
- * or the guest's own hlt, a clean stop. Returns true if it was ours. */
+/* KVM_EXIT_HLT: a breakpoint of ours where int3 does not exit (KVM leaves RIP past the hlt on
+ * every platform here), or the guest's own hlt, a clean stop. Returns true if it was ours. */
 static bool gdb_on_hlt(struct gdb_stub *g)
 {
 	struct run *r = g->r;
@@ -776,10 +842,9 @@ static bool gdb_on_hlt(struct gdb_stub *g)
 	if (!run_regs(r))
 		return false;
 	regs = r->regs;
-	if ((bp = gdb_swbp_at(g, regs.rip - 1)))
-		regs.rip--;
-	else if (!(bp = gdb_swbp_at(g, regs.rip)))
+	if (!(bp = gdb_swbp_at(g, regs.rip - 1)))
 		return false;
+	regs.rip--;
 	if (vm_set_regs(r->vm, &regs) < 0) {
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS (gdb): %s", strerror(errno));
 		return true;
@@ -787,6 +852,37 @@ static bool gdb_on_hlt(struct gdb_stub *g)
 	r->regs = regs;
 	gdb_stop(g, GDB_SIGTRAP, bp->hw ? "hwbreak:;" : "swbreak:;", NULL, 0);
 	return true;
+}
+
+/* gdb sent something while the guest runs: a ^C stops the guest (SIGINT); a disconnect
+ * detaches. Other bytes wait in g->in for the next stop. */
+static void gdb_poll(struct gdb_stub *g)
+{
+	bool intr = false;
+
+	gdb_sigio = 0;
+	if (g->detached || g->r->stop != RUN_STOP_NONE)
+		return;
+	if (!gdb_recv(g, false)) {
+		gdb_detach(g);
+		return;
+	}
+	for (size_t i = g->in_pos; i < g->in_len; i++)
+		if (g->in[i] == 0x03) { /* out of any packet: gdb sends it alone */
+			intr = true;
+			memmove(g->in + i, g->in + i + 1, g->in_len - i - 1);
+			g->in_len--;
+			break;
+		}
+	if (intr)
+		gdb_stop(g, GDB_SIGINT, "", NULL, 0);
+}
+
+/* KVM_RUN was interrupted by a signal (run.c): maybe gdb's ^C. */
+static void gdb_on_intr(struct run *r, void *arg)
+{
+	(void)r;
+	gdb_poll(arg);
 }
 
 /* The exit hook's work; returns true if the exit was handled here. */
@@ -823,27 +919,12 @@ static bool gdb_hook(struct run *r, void *arg)
 
 	if (gdb_exit(g, r))
 		return true;
-	return g->next_hook && g->next_hook(r, g->next_arg);
-}
-
-/* KVM_RUN was interrupted: a ^C from gdb stops the guest; a disconnect detaches. */
-static void gdb_on_intr(struct run *r, void *arg)
-{
-	struct gdb_stub *g = arg;
-	bool intr = false;
-
-	(void)r;
-	if (g->detached)
-		return;
-	if (!gdb_recv(g, false)) {
-		gdb_detach(g);
-		return;
-	}
-	for (size_t i = g->in_pos; i < g->in_len; i++)
-		intr |= g->in[i] == 0x03;
-	g->in_len = g->in_pos = 0;
-	if (intr)
-		gdb_stop(g, GDB_SIGINT, "", NULL, 0);
+	if (g->next_hook && g->next_hook(r, g->next_arg))
+		return true;
+	/* a ^C whose kick an exit completion took (immediate_exit is reset there) */
+	if (gdb_sigio)
+		gdb_poll(g);
+	return false;
 }
 
 /* ---- setup --------------------------------------------------------------------------------- */
@@ -1024,6 +1105,9 @@ void gdb_finish(struct gdb_stub *g, struct run *r)
 	char end[16];
 
 	gdb_kick_run = NULL;
+	for (unsigned i = 0; g->r && i < GDB_SW_BPS_MAX; i++) /* the report and core see the code */
+		if (g->sw[i].used)
+			gdb_sw_remove(g, g->sw[i].addr);
 	if (g->fd >= 0 && g->r && !g->detached && !g->killed && !g->gone) {
 		if (r->stop == RUN_STOP_EXIT || r->stop == RUN_STOP_HALT)
 			snprintf(end, sizeof(end), "W%02x", (unsigned)run_status(r) & 0xff);

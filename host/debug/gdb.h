@@ -40,7 +40,7 @@ struct gdb_config {
  * Z1 where no debug register fires or is free, so it is kept in memory but reported as a
  * hardware breakpoint. */
 struct gdb_swbp {
-	uint64_t addr;
+	uint64_t addr, gpa; /* where gdb put it, and the byte in guest RAM it replaced */
 	uint8_t orig;
 	bool used, hw;
 };
@@ -76,7 +76,7 @@ struct gdb_stub {
 	char stop_reply[80];
 	struct gdb_regfile rf;
 	bool frame_view;		/* at an exception stop: rf shows the interrupted context */
-	uint64_t frame_rsp;		/* where the stub frame is (the vCPU's RSP) */
+	uint64_t frame_gpa;		/* where the stub frame is (the vCPU's RSP, translated) */
 	unsigned frame_vector;
 	struct kvm_regs frame_regs;	/* the vCPU's registers at the stop */
 	/* the wire */
@@ -94,6 +94,9 @@ struct gdb_stub {
 
 /* Return a constant description of err. */
 const char *gdb_strerror(enum gdb_err err);
+
+/* ./vmm's exit status for err: usage for a bad address, internal otherwise. */
+int gdb_status(enum gdb_err err);
 
 /* Probe the platform (kvm_fd), listen on cfg->spec, print "vmm: waiting for gdb on HOST:PORT"
  * on stderr and accept one client; with late, only listen (gdb_attach accepts). msg (n bytes)
