@@ -346,6 +346,33 @@ Test(gdb, breakpoints_are_gone_from_the_core)
 	proc_result_free(&r);
 }
 
+/* `signal 0` at a fault stop does not deliver the fault: moved past the faulting store (to
+ * gdb_crash_after), the guest runs on and exits 0, in both fault modes. */
+static void skip_fault(const char *mode)
+{
+	struct stub s;
+	struct proc_result r;
+
+	require_gdb();
+	s = stub_start(mode, guest("gdb_target.elf"), "null", NULL);
+	r = gdb_session(&s, guest("gdb_target.elf"), "continue", "x/i $pc",
+			"set $pc = (long) &gdb_crash_after", "signal 0", NULL);
+	EXPECT_OUT(r, "^=> 0x[0-9a-f]+ <gdb_crash\\+[0-9]+>:\tmovq +\\$0x1,\\(%r");
+	EXPECT_OUT(r, "Remote target\\) exited normally");
+	cr_expect_eq(stub_wait(&s), 0, "%s", read_text(s.err_path));
+	proc_result_free(&r);
+}
+
+Test(gdb, signal_0_skips_the_fault_guest_mode)
+{
+	skip_fault("--faults=guest");
+}
+
+Test(gdb, signal_0_skips_the_fault_vmm_mode)
+{
+	skip_fault("--faults=vmm");
+}
+
 /* An expected fault (pw_probe_write) stops gdb too; continuing hands it to the runtime, which
  * recovers as it does without a debugger. #UD stops with SIGILL. */
 Test(gdb, expected_fault_is_delivered_on_continue)

@@ -451,8 +451,7 @@ static void gdb_arm(struct gdb_stub *g)
 	if (g->detached) {
 		dbg.control = 0;
 	} else {
-		/* int3 exits where that works (standard KVM); elsewhere it reaches an exception
-		 * stub that exits (PVM fails to emulate an int3 it was asked to intercept) */
+		/* int3 exits where that works (standard KVM); elsewhere breakpoints are hlt */
 		if (g->plat.sw_breakpoint)
 			dbg.control |= KVM_GUESTDBG_USE_SW_BP;
 		if (g->stepping)
@@ -562,11 +561,30 @@ static void gdb_detach(struct gdb_stub *g)
 	run_note(g->r, "gdb %s; the guest runs on", g->gone ? "disconnected" : "detached");
 }
 
+/* At an exception stop resumed without the signal (gdb's `signal 0`, or a signal set not to
+ * pass): the fault is not delivered. The vCPU goes back to the interrupted context gdb shows,
+ * out of the stub; true if it did. */
+static bool gdb_undeliver(struct gdb_stub *g)
+{
+	struct run *r = g->r;
+
+	if (vm_set_regs(r->vm, &g->rf.regs) < 0) {
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS (gdb): %s", strerror(errno));
+		return false;
+	}
+	r->regs = g->rf.regs;
+	r->regs_valid = true;
+	g->rf.dirty &= ~GDB_DIRTY_REGS;
+	return true;
+}
+
 /* Carry out what gdb asked for at the end of a stop. */
 static void gdb_resume(struct gdb_stub *g, enum gdb_resume res)
 {
 	struct run *r = g->r;
 
+	g->undelivered = g->frame_view && res != GDB_RESUME_KILL && res != GDB_RESUME_DETACH &&
+			 g->sess.resume_signal <= 0 && gdb_undeliver(g);
 	gdb_store_regs(g);
 	g->frame_view = false;
 	if (g->code_changed) { /* an emulating host may hold decoded instructions: forget them */
@@ -815,8 +833,10 @@ static bool gdb_on_io(struct gdb_stub *g)
 		return true;
 	}
 	if (kr->io.port == PW_PORT(PW_HC_TRAP) && regs && trapstubs_owns(regs->rip, arg)) {
+		g->undelivered = false;
 		gdb_exception(g, arg);
-		return r->stop != RUN_STOP_NONE; /* else the VMM's fault handling goes on */
+		/* else the VMM's fault handling goes on */
+		return r->stop != RUN_STOP_NONE || g->undelivered;
 	}
 	if (!g->stepping || g->plat.step_io_exit)
 		return false;

@@ -270,18 +270,22 @@ static void gdb_cmd_query(struct gdb_session *s, const char *pkt, size_t len)
 		gdb_reply(s, "%s", "");
 }
 
-/* c [ADDR] / s [ADDR], and C SIG[;ADDR] / S SIG[;ADDR]: the signal is not passed on (a guest
- * has no signals; a fault stop is delivered to the guest by resuming it either way). */
+/* c [ADDR] / s [ADDR], and C SIG[;ADDR] / S SIG[;ADDR]: with a signal, an exception stop's fault
+ * is delivered to the guest on resuming; without one it is not (gdb's `signal 0`). */
 static enum gdb_resume gdb_cmd_resume(struct gdb_session *s, const char *p, const char *end,
 				      bool with_sig, enum gdb_resume what)
 {
 	uint64_t v;
 
 	s->resume_addr_set = false;
-	if (with_sig && (!gdb_num(&p, end, &v) || (p != end && !gdb_expect(&p, end, ';')))) {
+	s->resume_signal = -1;
+	if (with_sig && (!gdb_num(&p, end, &v) || v > 0xff ||
+			 (p != end && !gdb_expect(&p, end, ';')))) {
 		gdb_reply(s, "E01");
 		return GDB_RESUME_NONE;
 	}
+	if (with_sig)
+		s->resume_signal = (int)v;
 	if (p != end) {
 		if (!gdb_num(&p, end, &v) || p != end) {
 			gdb_reply(s, "E01");
@@ -310,8 +314,16 @@ static enum gdb_resume gdb_cmd_vcont(struct gdb_session *s, const char *pkt, siz
 		return GDB_RESUME_NONE;
 	}
 	s->resume_addr_set = false;
+	s->resume_signal = -1;
 	s->reply_len = 0;
 	s->reply[0] = '\0';
+	if ((*p == 'C' || *p == 'S') && p + 1 < end) {
+		const char *q = p + 1;
+		uint64_t v;
+
+		if (gdb_num(&q, end, &v) && v <= 0xff)
+			s->resume_signal = (int)v;
+	}
 	switch (*p) {
 	case 'c':
 	case 'C':

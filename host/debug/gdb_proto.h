@@ -55,6 +55,8 @@ struct gdb_session {
 	struct gdb_regfile *rf; /* the registers gdb sees at this stop */
 	bool no_ack;		/* QStartNoAckMode: no '+' either way */
 	bool resume_addr_set;	/* the resume packet named an address (c ADDR): rf's RIP */
+	int resume_signal;	/* the signal to pass on resuming (C, S, vCont;C/S), or -1: none
+				 * (c, s, vCont;c/s), which gdb sends for a signal not to pass */
 	char reply[RSP_PACKET_MAX + 1];
 	size_t reply_len;
 };

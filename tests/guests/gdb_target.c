@@ -20,10 +20,16 @@ __attribute__((noinline)) long gdb_add(long step)
 	return gdb_counter;
 }
 
-/* The faulting store, in a function of its own so the stop RIP is known. */
+/* The faulting store, in a function of its own so the stop RIP is known, and written in asm so
+ * that the instruction after it has a name (gdb_crash_after: where a debugger skips to). */
 __attribute__((noinline)) void gdb_crash(void)
 {
-	*(volatile long *)gdb_null = 1;
+	__asm__ volatile("movq $1, (%0)\n\t"
+			 ".globl gdb_crash_after\n"
+			 "gdb_crash_after:"
+			 :
+			 : "r"(gdb_null)
+			 : "memory");
 }
 
 int main(void)
