@@ -316,25 +316,29 @@ static void vm_slot_piece(uint64_t gpa, uint64_t size, bool readonly, struct vm_
 	(*n)++;
 }
 
-enum vm_err vm_map_ram_ro_pages(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
-				const uint64_t *ro_pages, unsigned n, struct vm_error *e)
+enum vm_err vm_map_ram_guarded(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
+			       const struct vm_page_guard *pages, unsigned n, struct vm_error *e)
 {
-	struct vm_slot base[VM_RAM_SLOTS_MAX], out[VM_RAM_SLOTS_MAX + 2 * VM_RO_PAGES_MAX];
+	struct vm_slot base[VM_RAM_SLOTS_MAX], out[VM_RAM_SLOTS_MAX + 2 * VM_GUARD_PAGES_MAX];
 	unsigned nbase = vm_ram_slots(mem, protect_pt, base), nout = 0;
 	enum vm_err err = VM_OK;
+	bool ro = false;
 
-	if (n > VM_RO_PAGES_MAX || (n && !vm->has_readonly_mem))
+	for (unsigned k = 0; k < n; k++)
+		ro |= !pages[k].hole;
+	if (n > VM_GUARD_PAGES_MAX || (ro && !vm->has_readonly_mem))
 		return vm_fail(e, VM_ENOCAP, "page watchpoints need read-only memslots (at most %u)",
-			       VM_RO_PAGES_MAX);
+			       VM_GUARD_PAGES_MAX);
 	for (unsigned i = 0; i < nbase; i++) {
 		uint64_t at = base[i].gpa, end = base[i].gpa + base[i].size;
 
 		for (unsigned k = 0; k < n && !base[i].readonly; k++) {
-			if (ro_pages[k] < at || ro_pages[k] >= end)
+			if (pages[k].gpa < at || pages[k].gpa >= end)
 				continue;
-			vm_slot_piece(at, ro_pages[k] - at, false, out, &nout);
-			vm_slot_piece(ro_pages[k], PW_PAGE_SIZE, true, out, &nout);
-			at = ro_pages[k] + PW_PAGE_SIZE;
+			vm_slot_piece(at, pages[k].gpa - at, false, out, &nout);
+			if (!pages[k].hole)
+				vm_slot_piece(pages[k].gpa, PW_PAGE_SIZE, true, out, &nout);
+			at = pages[k].gpa + PW_PAGE_SIZE;
 		}
 		vm_slot_piece(at, end - at, base[i].readonly, out, &nout);
 	}

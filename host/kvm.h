@@ -93,16 +93,22 @@ unsigned vm_ram_slots(const struct guest_mem *mem, bool protect_pt, struct vm_sl
 enum vm_err vm_map_ram(struct vm *vm, const struct guest_mem *mem, bool protect_pt, bool log_dirty,
 		       struct vm_error *e);
 
-/* Most read-only single pages vm_map_ram_ro_pages carves out. */
-#define VM_RO_PAGES_MAX 16
+/* A page carved out of guest RAM's memslots for gdb's page watchpoints: read-only (the guest's
+ * writes to it exit as KVM_EXIT_MMIO) or a hole (every access exits, reads too). */
+struct vm_page_guard {
+	uint64_t gpa; /* page-aligned, in writable RAM */
+	bool hole;
+};
+
+/* Most pages vm_map_ram_guarded carves out. */
+#define VM_GUARD_PAGES_MAX 16
 
 /* Lay the RAM memslots out again: as vm_map_ram(protect_pt, no dirty log) would, but with each
- * page of ro_pages[0..n) (guest-physical, page-aligned, sorted, in writable RAM) in a read-only slot of
- * its own, so that the guest's writes to it exit as KVM_EXIT_MMIO (gdb's page watchpoints).
+ * page of pages[0..n) (sorted by gpa) read-only in a slot of its own, or left without a slot.
  * n = 0 restores the plain layout. The vCPU must not be running. After a failure guest RAM may
  * be partly unmapped: call again (with fewer pages, or none) to put it back. */
-enum vm_err vm_map_ram_ro_pages(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
-				const uint64_t *ro_pages, unsigned n, struct vm_error *e);
+enum vm_err vm_map_ram_guarded(struct vm *vm, const struct guest_mem *mem, bool protect_pt,
+			       const struct vm_page_guard *pages, unsigned n, struct vm_error *e);
 
 /* ioctl req on vm's vCPU; on failure record "name: strerror(errno)" in e and return VM_EIOCTL. */
 enum vm_err vm_vcpu_ioctl(const struct vm *vm, unsigned long req, void *arg, const char *name,

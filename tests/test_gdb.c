@@ -236,6 +236,27 @@ Test(gdb, page_watchpoint_shows_old_and_new_values)
 	watch_counter("--gdb-watch=pages");
 }
 
+/* Read and access watchpoints (a page taken out of the memslots where no debug register
+ * fires): every load and store of gdb_counter, in program order. */
+Test(gdb, access_and_read_watchpoints)
+{
+	struct stub s;
+	struct proc_result r;
+
+	require_gdb();
+	s = stub_start(guest("gdb_target.elf"), NULL);
+	r = gdb_session(&s, guest("gdb_target.elf"), "awatch gdb_counter", "continue", "continue",
+			"continue", "delete", "rwatch gdb_counter", "continue", "delete", "continue",
+			NULL);
+	EXPECT_OUT(r, "^Hardware access \\(read/write\\) watchpoint 1: gdb_counter\n\nValue = 0\n");
+	EXPECT_OUT(r, "^Old value = 0\nNew value = 1\n");
+	EXPECT_OUT(r, "^Hardware access \\(read/write\\) watchpoint 1: gdb_counter\n\nValue = 1\n");
+	EXPECT_OUT(r, "^Hardware read watchpoint 2: gdb_counter\n\nValue = 1\n");
+	EXPECT_OUT(r, "Remote target\\) exited normally");
+	cr_expect_eq(stub_wait(&s), 0, "%s", read_text(s.err_path));
+	proc_result_free(&r);
+}
+
 /* Watching under --protect-pt (tables in their own read-only slot) works the same. */
 Test(gdb, watchpoint_with_protect_pt)
 {

@@ -307,36 +307,59 @@ static bool gdb_dr_remove(struct gdb_stub *g, unsigned type, uint64_t addr)
 	return false;
 }
 
-/* Lay the memslots out with every watched page read-only. */
+/* Lay the memslots out with every watched page read-only, or a hole where a watchpoint on it
+ * needs reads too. */
 static enum gdb_point_result gdb_pages_apply(struct gdb_stub *g)
 {
-	uint64_t pages[GDB_PAGE_WATCH_MAX];
+	struct vm_page_guard pages[GDB_PAGE_WATCH_MAX];
 	unsigned n = 0;
 	struct vm_error e = {0};
 
 	for (unsigned i = 0; i < GDB_PAGE_WATCH_MAX; i++) {
 		uint64_t pg = g->pw[i].gpa & ~(PW_PAGE_SIZE - 1);
+		bool hole = g->pw[i].type != GDB_POINT_WRITE;
 		unsigned k = n;
 
 		if (!g->pw[i].used)
 			continue;
-		while (k > 0 && pages[k - 1] > pg) /* insertion sort, no duplicates */
+		while (k > 0 && pages[k - 1].gpa > pg) /* insertion sort, one entry a page */
 			k--;
-		if (k > 0 && pages[k - 1] == pg)
+		if (k > 0 && pages[k - 1].gpa == pg) {
+			pages[k - 1].hole |= hole;
 			continue;
+		}
 		memmove(&pages[k + 1], &pages[k], (n - k) * sizeof(pages[0]));
-		pages[k] = pg;
+		pages[k] = (struct vm_page_guard){.gpa = pg, .hole = hole};
 		n++;
 	}
-	if (vm_map_ram_ro_pages(g->r->vm, g->r->mem, g->cfg.protect_pt, pages, n, &e) != VM_OK) {
+	if (vm_map_ram_guarded(g->r->vm, g->r->mem, g->cfg.protect_pt, pages, n, &e) != VM_OK) {
 		run_note(g->r, "gdb: %s", e.detail);
 		return GDB_POINT_ERROR;
 	}
 	return GDB_POINT_OK;
 }
 
-/* A write watchpoint kept by write-protecting its page (within one page of writable RAM). */
-static enum gdb_point_result gdb_page_insert(struct gdb_stub *g, uint64_t addr, uint64_t len)
+/* True if the page of region reg may become a hole for read watchpoints: data the CPU only
+ * reaches by loads and stores (not code, stacks it pushes exception frames on, or tables it
+ * walks and loads). */
+static bool gdb_hole_ok(const struct pw_region *reg)
+{
+	switch (reg ? reg->kind : 0) {
+	case PW_REGION_RODATA:
+	case PW_REGION_DATA:
+	case PW_REGION_RAM:
+	case PW_REGION_HEAP:
+	case PW_REGION_BOOT_INFO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A watchpoint of type kept on its page (within one page of writable RAM): write-protected
+ * for writes, a hole for reads; reads only on data pages (gdb_hole_ok). */
+static enum gdb_point_result gdb_page_insert(struct gdb_stub *g, unsigned type, uint64_t addr,
+					     uint64_t len)
 {
 	const struct pw_region *reg;
 	uint64_t gpa;
@@ -347,9 +370,12 @@ static enum gdb_point_result gdb_page_insert(struct gdb_stub *g, uint64_t addr, 
 	reg = layout_region_at(g->r->layout, gpa);
 	if (g->cfg.protect_pt && reg && reg->kind == PW_REGION_PT_POOL)
 		return GDB_POINT_ERROR; /* already read-only: its writes are --protect-pt's */
+	if (type != GDB_POINT_WRITE && !gdb_hole_ok(reg))
+		return GDB_POINT_ERROR;
 	for (unsigned i = 0; i < GDB_PAGE_WATCH_MAX; i++)
 		if (!g->pw[i].used) {
-			g->pw[i] = (struct gdb_pagewatch){.addr = addr, .len = len, .gpa = gpa, .used = true};
+			g->pw[i] = (struct gdb_pagewatch){
+			    .addr = addr, .len = len, .gpa = gpa, .type = type, .used = true};
 			if (gdb_pages_apply(g) == GDB_POINT_OK)
 				return GDB_POINT_OK;
 			g->pw[i].used = false;
@@ -361,11 +387,11 @@ static enum gdb_point_result gdb_page_insert(struct gdb_stub *g, uint64_t addr, 
 	return GDB_POINT_ERROR;
 }
 
-/* Remove the page watchpoint at addr; false if there is none. */
-static bool gdb_page_remove(struct gdb_stub *g, uint64_t addr)
+/* Remove the page watchpoint of type at addr; false if there is none. */
+static bool gdb_page_remove(struct gdb_stub *g, unsigned type, uint64_t addr)
 {
 	for (unsigned i = 0; i < GDB_PAGE_WATCH_MAX; i++)
-		if (g->pw[i].used && g->pw[i].addr == addr) {
+		if (g->pw[i].used && g->pw[i].addr == addr && g->pw[i].type == type) {
 			g->pw[i].used = false;
 			gdb_pages_apply(g);
 			return true;
@@ -373,9 +399,9 @@ static bool gdb_page_remove(struct gdb_stub *g, uint64_t addr)
 	return false;
 }
 
-/* Z/z: software breakpoints as int3; hardware ones in a DR, else as int3; write watchpoints in
- * a DR where DRs fire and one is free (and --gdb-watch allows), else on a write-protected page;
- * read and access watchpoints in DRs only. */
+/* Z/z: software breakpoints as int3 (or hlt); hardware ones in a DR, else as software ones;
+ * watchpoints in a DR where data breakpoints fire and one is free (and --gdb-watch allows),
+ * else on their page (write-protected, or a hole for reads). */
 static enum gdb_point_result gdb_point(void *ctx, bool insert, unsigned type, uint64_t addr,
 				       uint64_t len)
 {
@@ -390,23 +416,17 @@ static enum gdb_point_result gdb_point(void *ctx, bool insert, unsigned type, ui
 			return gdb_dr_remove(g, type, addr) ? GDB_POINT_OK : gdb_sw_remove(g, addr);
 		res = gdb_dr_insert(g, type, addr, 1);
 		return res == GDB_POINT_OK ? res : gdb_sw_insert(g, addr, true);
-	case GDB_POINT_WRITE:
+	default: /* write, read, access */
 		if (!insert) {
 			if (!gdb_dr_remove(g, type, addr))
-				gdb_page_remove(g, addr);
+				gdb_page_remove(g, type, addr);
 			return GDB_POINT_OK;
 		}
 		res = g->cfg.watch == OPT_GDB_WATCH_PAGES ? GDB_POINT_UNSUPPORTED
 							  : gdb_dr_insert(g, type, addr, len);
 		if (res == GDB_POINT_OK || g->cfg.watch == OPT_GDB_WATCH_DR)
 			return res;
-		return gdb_page_insert(g, addr, len);
-	default: /* read, access */
-		if (!insert) {
-			gdb_dr_remove(g, type, addr);
-			return GDB_POINT_OK;
-		}
-		return gdb_dr_insert(g, type, addr, len);
+		return gdb_page_insert(g, type, addr, len);
 	}
 }
 
@@ -424,6 +444,12 @@ static const struct gdb_ops gdb_ops = {
     .point = gdb_point,
     .stop_reply = gdb_stop_reply,
 };
+
+/* The stop reply's prefix for a watchpoint of type: "" (watch), "r" (rwatch), "a" (awatch). */
+static const char *gdb_watch_kind(unsigned type)
+{
+	return type == GDB_POINT_WRITE ? "" : type == GDB_POINT_READ ? "r" : "a";
+}
 
 /* gdb's signal for exception vector v, as Linux would raise it. */
 static int gdb_signal(unsigned v)
@@ -731,10 +757,7 @@ static void gdb_on_debug(struct gdb_stub *g)
 		if (b->type == GDB_POINT_HW)
 			snprintf(extra, sizeof(extra), "hwbreak:;");
 		else
-			snprintf(extra, sizeof(extra), "%swatch:%llx;",
-				 b->type == GDB_POINT_WRITE	 ? ""
-				 : b->type == GDB_POINT_READ ? "r"
-							     : "a",
+			snprintf(extra, sizeof(extra), "%swatch:%llx;", gdb_watch_kind(b->type),
 				 (unsigned long long)b->addr);
 		gdb_stop(g, GDB_SIGTRAP, extra, NULL, 0);
 		return;
@@ -744,13 +767,14 @@ static void gdb_on_debug(struct gdb_stub *g)
 	gdb_stop(g, GDB_SIGTRAP, "", NULL, 0);
 }
 
-/* If the MMIO exit in kr is a write to a watched page, store its bytes in guest RAM, set *hit
- * to the watchpoint it touched (if any) and return true. */
-static bool gdb_watch_write(struct gdb_stub *g, const struct kvm_run *kr,
-			    const struct gdb_pagewatch **hit)
+/* If the MMIO exit in kr is an access to a watched page, carry it out on guest RAM (store a
+ * write; fill in a read's data), set *hit to the watchpoint it triggers (if any) and return
+ * true. */
+static bool gdb_watch_access(struct gdb_stub *g, struct kvm_run *kr,
+			     const struct gdb_pagewatch **hit)
 {
 	uint64_t gpa = kr->mmio.phys_addr, len = kr->mmio.len;
-	bool watched = false;
+	bool watched = false, write = kr->mmio.is_write;
 	uint8_t *p;
 
 	for (unsigned i = 0; i < GDB_PAGE_WATCH_MAX; i++) {
@@ -759,20 +783,23 @@ static bool gdb_watch_write(struct gdb_stub *g, const struct kvm_run *kr,
 		if (!w->used || (w->gpa & ~(PW_PAGE_SIZE - 1)) != (gpa & ~(PW_PAGE_SIZE - 1)))
 			continue;
 		watched = true;
-		if (gpa < w->gpa + w->len && w->gpa < gpa + len)
+		if (gpa < w->gpa + w->len && w->gpa < gpa + len &&
+		    (w->type == GDB_POINT_ACCESS || (w->type == GDB_POINT_WRITE) == write))
 			*hit = w;
 	}
-	if (!watched || !kr->mmio.is_write || len > sizeof(kr->mmio.data) ||
-	    !(p = gpa_to_host(g->r->mem, gpa, len)))
+	if (!watched || len > sizeof(kr->mmio.data) || !(p = gpa_to_host(g->r->mem, gpa, len)))
 		return false;
-	memcpy(p, kr->mmio.data, len);
+	if (write)
+		memcpy(p, kr->mmio.data, len);
+	else
+		memcpy(kr->mmio.data, p, len);
 	return true;
 }
 
-/* KVM_EXIT_MMIO: a write to a watched page (store it, finish the instruction, stop if it
- * touched a watched range); anything else is a crash the run reports, shown to gdb first. A
- * write KVM splits (across pages, or wider than 8 bytes) comes back fragment by fragment from
- * the completing KVM_RUN. */
+/* KVM_EXIT_MMIO: an access to a watched page (carry it out, finish the instruction, stop if it
+ * touched a watched range the way the watchpoint asks); anything else is a crash the run
+ * reports, shown to gdb first. An access KVM splits (across pages, or wider than 8 bytes) comes
+ * back fragment by fragment from the completing KVM_RUN. */
 static bool gdb_on_mmio(struct gdb_stub *g)
 {
 	struct run *r = g->r;
@@ -780,7 +807,7 @@ static bool gdb_on_mmio(struct gdb_stub *g)
 	const struct gdb_pagewatch *hit = NULL;
 	bool stepped = false;
 
-	if (!gdb_watch_write(g, kr, &hit)) {
+	if (!gdb_watch_access(g, kr, &hit)) {
 		gdb_stop(g, GDB_SIGSEGV, "", NULL, 0);
 		return false;
 	}
@@ -798,9 +825,9 @@ static bool gdb_on_mmio(struct gdb_stub *g)
 			break;
 		}
 		if (ret < 0 || kr->exit_reason != KVM_EXIT_MMIO || frag >= GDB_MMIO_FRAGS ||
-		    !gdb_watch_write(g, kr, &hit)) {
+		    !gdb_watch_access(g, kr, &hit)) {
 			run_stopf(r, RUN_STOP_KVM_ERROR,
-				  "page watchpoint: finishing a write gave %s (exit %u)",
+				  "page watchpoint: finishing an access gave %s (exit %u)",
 				  ret < 0 ? strerror(errno) : vm_exit_name(kr->exit_reason),
 				  kr->exit_reason);
 			return true;
@@ -809,7 +836,8 @@ static bool gdb_on_mmio(struct gdb_stub *g)
 	if (hit) {
 		char extra[48];
 
-		snprintf(extra, sizeof(extra), "watch:%llx;", (unsigned long long)hit->addr);
+		snprintf(extra, sizeof(extra), "%swatch:%llx;", gdb_watch_kind(hit->type),
+			 (unsigned long long)hit->addr);
 		gdb_stop(g, GDB_SIGTRAP, extra, NULL, 0);
 	} else if (g->stepping && (stepped || !g->plat.step_io_exit)) {
 		gdb_stop(g, GDB_SIGTRAP, "", NULL, 0);

@@ -17,7 +17,7 @@
 
 #define GDB_SW_BPS_MAX	256 /* software breakpoints at once */
 #define GDB_DRS		4   /* DR0..DR3 */
-#define GDB_PAGE_WATCH_MAX 16 /* page watchpoints at once (VM_RO_PAGES_MAX pages) */
+#define GDB_PAGE_WATCH_MAX 16 /* page watchpoints at once (VM_GUARD_PAGES_MAX pages) */
 
 enum gdb_err {
 	GDB_OK = 0,
@@ -52,9 +52,11 @@ struct gdb_drbp {
 	bool used;
 };
 
-/* A page watchpoint: writes to [addr, addr + len) found by write-protecting the page at gpa. */
+/* A page watchpoint on [addr, addr + len), at gpa: writes are found by write-protecting the
+ * page (type GDB_POINT_WRITE), reads too by taking it out of the memslots (READ, ACCESS). */
 struct gdb_pagewatch {
 	uint64_t addr, len, gpa;
+	unsigned type; /* enum gdb_point */
 	bool used;
 };
 
