@@ -451,6 +451,27 @@ Test(gdb, inject_stops_at_the_injection_point)
 	proc_result_free(&r);
 }
 
+/* #DE stops with SIGFPE at the divide, in both fault modes, before any handler has printed. */
+Test(gdb, divide_error_stops_with_sigfpe)
+{
+	static const char *const modes[] = {"--faults=guest", "--faults=vmm"};
+
+	require_gdb();
+	for (unsigned i = 0; i < 2; i++) {
+		struct stub s = stub_start(modes[i], guest("fault_de.elf"), NULL);
+		struct proc_result r = gdb_session(&s, guest("fault_de.elf"), "continue",
+						   "x/i $pc", "kill", NULL);
+
+		EXPECT_OUT(r, "^Program received signal SIGFPE, Arithmetic exception.\n(0x[0-9a-f]+ in )?main \\(\\) at ");
+		EXPECT_OUT(r, "^=> 0x[0-9a-f]+ <main\\+[0-9]+>:\tdiv");
+		cr_expect_eq(stub_wait(&s), 78, "%s: %s", modes[i], read_text(s.err_path));
+		cr_expect(!strstr(read_text(s.out_path), "fault:"),
+			  "%s: the guest's handler ran before the stop:\n%s", modes[i],
+			  read_text(s.out_path));
+		proc_result_free(&r);
+	}
+}
+
 /* ---- the wire, without gdb ----------------------------------------------------------------- */
 
 static int wire_connect(int port)
