@@ -248,10 +248,11 @@ Test(gdb, access_and_read_watchpoints)
 	r = gdb_session(&s, guest("gdb_target.elf"), "awatch gdb_counter", "continue", "continue",
 			"continue", "delete", "rwatch gdb_counter", "continue", "delete", "continue",
 			NULL);
-	EXPECT_OUT(r, "^Hardware access \\(read/write\\) watchpoint 1: gdb_counter\n\nValue = 0\n");
+	/* gcc reads and writes with separate instructions, clang with one add to memory (one
+	 * access, reported as the write it is; gdb ignores a read watchpoint whose value changed) */
 	EXPECT_OUT(r, "^Old value = 0\nNew value = 1\n");
 	EXPECT_OUT(r, "^Hardware access \\(read/write\\) watchpoint 1: gdb_counter\n\nValue = 1\n");
-	EXPECT_OUT(r, "^Hardware read watchpoint 2: gdb_counter\n\nValue = 1\n");
+	EXPECT_OUT(r, "^Hardware read watchpoint 2: gdb_counter\n\nValue = [13]\n");
 	EXPECT_OUT(r, "Remote target\\) exited normally");
 	cr_expect_eq(stub_wait(&s), 0, "%s", read_text(s.err_path));
 	proc_result_free(&r);
@@ -313,7 +314,7 @@ static void fault_stop(const char *mode)
 	s = stub_start(mode, guest("gdb_target.elf"), "null", NULL);
 	r = gdb_session(&s, guest("gdb_target.elf"), "continue", "print/x $pc", "bt",
 			"continue", NULL);
-	EXPECT_OUT(r, "^Program received signal SIGSEGV, Segmentation fault.\n0x[0-9a-f]+ in "
+	EXPECT_OUT(r, "^Program received signal SIGSEGV, Segmentation fault.\n(0x[0-9a-f]+ in )?"
 		      "gdb_crash \\(\\) at .*gdb_target.c:[0-9]+");
 	EXPECT_OUT(r, "^#1  0x[0-9a-f]+ in main \\(\\)");
 	EXPECT_OUT(r, "Program terminated with signal SIGSEGV");
