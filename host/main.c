@@ -233,6 +233,7 @@ static struct gdb_config vmm_gdb_config(const struct vmm *v)
 {
 	return (struct gdb_config){
 	    .spec = v->o.gdb,
+	    .step_lock_fd = v->replay.step_lock_fd,
 	    .any_address = v->o.gdb_any_address,
 	    .watch = v->o.gdb_watch,
 	    .protect_pt = v->o.protect_pt,
@@ -335,7 +336,7 @@ static int vmm_main(struct vmm *v)
  * connects at the injection point. */
 static int vmm_inject(struct vmm *v)
 {
-	struct gdb_config gc = vmm_gdb_config(v);
+	struct gdb_config gc = vmm_gdb_config(v); /* the worker sets the step lock's fd */
 	struct campaign_opts co = {
 	    .gdb = v->o.gdb ? &v->gdb : NULL,
 	    .gdb_cfg = &gc,

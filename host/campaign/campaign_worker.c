@@ -407,6 +407,7 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 
 		if (err)
 			return gdb_status(err);
+		o->gdb->cfg.step_lock_fd = w->step_lock_fd; /* the worker's, opened above */
 		w->gdb = o->gdb;
 	}
 	if ((status = worker_confine(w, o, msg, n)))

@@ -20,6 +20,7 @@
 #include "pagewarden/layout.h"
 #include "report.h"
 #include "status.h"
+#include "steplock.h"
 #include "trapstubs.h"
 
 #define GDB_SIGINT  2
@@ -632,6 +633,10 @@ static void gdb_resume(struct gdb_stub *g, enum gdb_resume res)
 		return;
 	default:
 		g->stepping = res == GDB_RESUME_STEP;
+		if (g->stepping && !g->step_locked) { /* kept to the end, as other steppers do */
+			steplock_hold(g->cfg.step_lock_fd, true);
+			g->step_locked = true;
+		}
 		gdb_arm(g);
 		return;
 	}
@@ -1153,6 +1158,9 @@ void gdb_finish(struct gdb_stub *g, struct run *r)
 	char end[16];
 
 	gdb_kick_run = NULL;
+	if (g->step_locked)
+		steplock_hold(g->cfg.step_lock_fd, false);
+	g->step_locked = false;
 	for (unsigned i = 0; g->r && i < GDB_SW_BPS_MAX; i++) /* the report and core see the code */
 		if (g->sw[i].used)
 			gdb_sw_remove(g, g->sw[i].addr);

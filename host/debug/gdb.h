@@ -30,6 +30,7 @@ enum gdb_err {
 
 struct gdb_config {
 	const char *spec; /* [HOST:]PORT */
+	int step_lock_fd; /* steplock_open()'s fd (-1: steps do not interfere here) */
 	bool any_address; /* --gdb-any-address */
 	unsigned watch;	  /* enum opt_gdb_watch */
 	bool protect_pt;  /* --protect-pt: the page-table pool is read-only already */
@@ -71,6 +72,7 @@ struct gdb_stub {
 	void *next_arg;
 	bool detached, killed, gone; /* gone: gdb disconnected */
 	bool stepping;		     /* the guest runs with single steps (s) */
+	bool step_locked;	     /* holds the single-step lock (from the first step on) */
 	bool code_changed;	     /* an int3 went in or out since the guest last ran */
 	uint64_t stub_lo, stub_hi;   /* a step that lands here is inside an exception stub */
 	int last_signal;	     /* the last stop's signal, for the end (X) */
