@@ -220,7 +220,7 @@ enum count_err count_start(struct count *c, struct run *r, bool force_bps, int l
 
 	memset(c, 0, sizeof(*c));
 	c->lock_fd = -1;
-	if (platform_probe(r->vm->kvm_fd, &c->plat, e) != VM_OK)
+	if (platform_probe_locked(r->vm->kvm_fd, lock_fd, &c->plat, e) != VM_OK)
 		return COUNT_EPROBE;
 	c->handler_bps = force_bps || !c->plat.step_handlers;
 	if (c->handler_bps && !c->plat.hw_breakpoint) {

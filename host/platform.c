@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "steplock.h"
+
 #define CPUID_HV_BIT	(1u << 31) /* CPUID 1 ECX: running under a hypervisor */
 #define CPUID_HV_VENDOR 0x40000000u
 #define PROBE_MEM	0x10000u /* one 64 KiB slot at GPA 0, filled with hlt */
@@ -251,4 +253,21 @@ enum vm_err platform_probe(int kvm_fd, struct platform *out, struct vm_error *e)
 		err = probe_measure(&p, out, e);
 	probe_close(&p);
 	return err;
+}
+
+enum vm_err platform_probe_locked(int kvm_fd, int lock_fd, struct platform *p,
+				  struct vm_error *e)
+{
+	enum vm_err err = VM_OK;
+
+	for (int i = 0; i < PLATFORM_PROBE_ATTEMPTS; i++) {
+		steplock_hold(lock_fd, true);
+		err = platform_probe(kvm_fd, p, e);
+		steplock_hold(lock_fd, false);
+		if (err || p->io_rip_after != p->step_io_exit)
+			return err;
+	}
+	e->err = VM_EIOCTL;
+	snprintf(e->detail, sizeof(e->detail), "the platform probe contradicts itself");
+	return VM_EIOCTL;
 }

@@ -33,4 +33,13 @@ bool platform_in_qemu_tcg(void);
  * instructions, a handful of KVM_RUNs. On error e says which call failed. */
 enum vm_err platform_probe(int kvm_fd, struct platform *p, struct vm_error *e);
 
+/* Attempts platform_probe_locked makes. */
+#define PLATFORM_PROBE_ATTEMPTS 3
+
+/* platform_probe holding the single-step lock lock_fd (steplock.h; -1: none), since it
+ * single-steps; again, up to PLATFORM_PROBE_ATTEMPTS times, while its two measures of an `out`
+ * agree, which only a disturbed probe gives. */
+enum vm_err platform_probe_locked(int kvm_fd, int lock_fd, struct platform *p,
+				  struct vm_error *e);
+
 #endif

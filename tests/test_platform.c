@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "steplock.h"
 #include "run_helper.h"
 
 /* True on PVM (the kvm_pvm module provides /dev/kvm). */
@@ -15,15 +16,19 @@ static bool on_pvm(void)
 	return access("/sys/module/kvm_pvm", F_OK) == 0;
 }
 
-/* Probe this host's KVM into *p (fails the test if the probe does). */
+/* Probe this host's KVM into *p (fails the test if the probe does), under the single-step
+ * lock like ./vmm: other tests' VMs may be single-stepping meanwhile. */
 static void probe(struct platform *p)
 {
 	struct vm_error e = {0};
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int lock = steplock_open();
 
 	cr_assert_geq(kvm, 0);
-	cr_assert_eq(platform_probe(kvm, p, &e), VM_OK, "%s", e.detail);
+	cr_assert_eq(platform_probe_locked(kvm, lock, p, &e), VM_OK, "%s", e.detail);
 	close(kvm);
+	if (lock >= 0)
+		close(lock);
 }
 
 Test(platform, probe_matches_the_platform)

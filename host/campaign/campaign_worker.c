@@ -333,18 +333,11 @@ static int worker_build(struct worker *w, const struct campaign_opts *o, char *m
 		snprintf(msg, n, "%s", ve.detail);
 		return ve.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
 	}
-	/* Before the sandbox: the probe makes a scratch VM, and it single-steps, so it holds the
-	 * step lock where steps interfere. Its two measures of an `out` must disagree. */
+	/* Before the sandbox: the probe makes a scratch VM. */
 	w->step_lock_fd = steplock_open();
-	for (int i = 0; i < CAMP_ATTEMPTS; i++) {
-		steplock_hold(w->step_lock_fd, true);
-		err = platform_probe(w->vm.kvm_fd, &w->plat, &ve);
-		steplock_hold(w->step_lock_fd, false);
-		if (err || w->plat.io_rip_after != w->plat.step_io_exit)
-			break;
-	}
-	if (err || w->plat.io_rip_after == w->plat.step_io_exit) {
-		snprintf(msg, n, "%s", err ? ve.detail : "the platform probe contradicts itself");
+	err = platform_probe_locked(w->vm.kvm_fd, w->step_lock_fd, &w->plat, &ve);
+	if (err) {
+		snprintf(msg, n, "%s", ve.detail);
 		return PW_STATUS_INTERNAL;
 	}
 	lo.has_1g = w->vm.has_1g, lo.maxphyaddr = w->vm.maxphyaddr;
@@ -403,11 +396,13 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 	if ((status = worker_build(w, o, msg, n)))
 		return status;
 	if (o->gdb) { /* listen now (the probe, the socket: before the sandbox); accept later */
-		enum gdb_err err = gdb_open(o->gdb, o->gdb_cfg, w->vm.kvm_fd, true, msg, n);
+		struct gdb_config gc = *o->gdb_cfg;
+		enum gdb_err err;
 
+		gc.step_lock_fd = w->step_lock_fd; /* the worker's, opened above */
+		err = gdb_open(o->gdb, &gc, w->vm.kvm_fd, true, msg, n);
 		if (err)
 			return gdb_status(err);
-		o->gdb->cfg.step_lock_fd = w->step_lock_fd; /* the worker's, opened above */
 		w->gdb = o->gdb;
 	}
 	if ((status = worker_confine(w, o, msg, n)))

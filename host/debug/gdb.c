@@ -1096,7 +1096,7 @@ enum gdb_err gdb_open(struct gdb_stub *g, const struct gdb_config *cfg, int kvm_
 			 cfg->spec);
 		return GDB_EREMOTE;
 	}
-	if (platform_probe(kvm_fd, &g->plat, &e) != VM_OK) {
+	if (platform_probe_locked(kvm_fd, cfg->step_lock_fd, &g->plat, &e) != VM_OK) {
 		snprintf(msg, n, "--gdb: %s", e.detail);
 		return GDB_EPROBE;
 	}
