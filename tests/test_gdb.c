@@ -110,10 +110,12 @@ static int stub_wait(struct stub *s)
 static struct proc_result gdb_session(const struct stub *s, const char *elf, const char *cmd,
 				      ...)
 {
-	const char *argv[2 * GDB_ARGS_MAX + 8] = {"/usr/bin/gdb", "-nx", "-batch", "-ex",
-						  "set confirm off", "-ex", NULL};
+	/* gdb gives up on a reply after 2 s by default; the KVM VM is slower than that at times */
+	const char *argv[2 * GDB_ARGS_MAX + 10] = {"/usr/bin/gdb", "-nx", "-batch", "-ex",
+						   "set confirm off", "-ex", "set remotetimeout 60",
+						   "-ex", NULL};
 	char target[64];
-	unsigned n = 6;
+	unsigned n = 8;
 	struct proc_result r;
 	va_list ap;
 

@@ -633,7 +633,7 @@ static void gdb_resume(struct gdb_stub *g, enum gdb_resume res)
 		return;
 	default:
 		g->stepping = res == GDB_RESUME_STEP;
-		if (g->stepping && !g->step_locked) { /* kept to the end, as other steppers do */
+		if (g->stepping && !g->step_locked) { /* until the step's stop: never at a prompt */
 			steplock_hold(g->cfg.step_lock_fd, true);
 			g->step_locked = true;
 		}
@@ -649,6 +649,10 @@ static void gdb_stop(struct gdb_stub *g, int sig, const char *extra, const struc
 {
 	if (g->detached || g->r->stop != RUN_STOP_NONE)
 		return;
+	if (g->step_locked) { /* other VMs may step while a person reads the stop */
+		steplock_hold(g->cfg.step_lock_fd, false);
+		g->step_locked = false;
+	}
 	g->frame_vector = vector;
 	g->last_signal = sig;
 	gdb_load_regs(g, f);

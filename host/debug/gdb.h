@@ -72,7 +72,7 @@ struct gdb_stub {
 	void *next_arg;
 	bool detached, killed, gone; /* gone: gdb disconnected */
 	bool stepping;		     /* the guest runs with single steps (s) */
-	bool step_locked;	     /* holds the single-step lock (from the first step on) */
+	bool step_locked;	     /* holds the single-step lock (from a step to its stop) */
 	bool code_changed;	     /* an int3 went in or out since the guest last ran */
 	uint64_t stub_lo, stub_hi;   /* a step that lands here is inside an exception stub */
 	int last_signal;	     /* the last stop's signal, for the end (X) */
