@@ -9,8 +9,6 @@
 #include "hypercall.h"
 #include "steplock.h"
 
-#define IDT_GATE_SIZE 16
-#define IDT_GATE_P    0x80 /* type byte: present */
 #define OP_REX_W      0x48
 #define OP_IRET	      0xcf
 #define DR6_B0_B3     0xfull		  /* which of DR0..DR3 fired */
@@ -27,35 +25,6 @@ bool count_inexact(const char **why)
 	       "drift (QEMU before 9.1 mishandles debug state across nested VM entries and "
 	       "exits; docs/platforms.md)";
 	return true;
-}
-
-/* Read n bytes at guest virtual va into buf through the tables in force (n at most a page);
- * false if they are not all mapped in one page of guest RAM. */
-static bool count_read(struct run *r, uint64_t va, void *buf, size_t n)
-{
-	const struct kvm_sregs *s = run_sregs(r);
-	const void *p;
-	uint64_t gpa;
-
-	if (!s || !guest_pt_translate(&r->gpt, s->cr3, va, &gpa) || (va & 0xfff) + n > 0x1000 ||
-	    !(p = gpa_to_host(r->mem, gpa, n)))
-		return false;
-	memcpy(buf, p, n);
-	return true;
-}
-
-/* The entry of vector v's gate in the IDT in force, or 0 if it has none (not present, beyond
- * the limit, or not readable in one page of guest RAM). */
-static uint64_t count_gate(struct run *r, const struct kvm_sregs *s, unsigned v)
-{
-	uint8_t g[IDT_GATE_SIZE];
-
-	if ((v + 1) * IDT_GATE_SIZE > (uint64_t)s->idt.limit + 1 ||
-	    !count_read(r, s->idt.base + v * IDT_GATE_SIZE, g, sizeof(g)) || !(g[5] & IDT_GATE_P))
-		return 0;
-	return (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 | (uint64_t)g[7] << 24 |
-	       (uint64_t)g[8] << 32 | (uint64_t)g[9] << 40 | (uint64_t)g[10] << 48 |
-	       (uint64_t)g[11] << 56;
 }
 
 /* Single-step, with the handler breakpoints armed unless bps is false. */
@@ -81,11 +50,10 @@ static int count_set_debug(struct count *c, struct run *r, bool bps)
  * and edit their IDT as they run, so this is read at every step. */
 static bool count_scan(struct count *c, struct run *r)
 {
-	const struct kvm_sregs *s = run_sregs(r);
 	bool changed = false;
 
 	for (unsigned i = 0; i < COUNT_BPS; i++) {
-		uint64_t e = s ? count_gate(r, s, count_vectors[i]) : 0;
+		uint64_t e = run_idt_entry(r, count_vectors[i]);
 
 		changed |= e != c->bp[i];
 		c->bp[i] = e;
@@ -108,8 +76,8 @@ static void count_watch_iret(struct count *c, struct run *r, uint64_t pc)
 	const struct kvm_regs *regs = run_regs(r);
 	uint8_t op[2];
 
-	c->iret_pending = regs && count_read(r, pc, op, sizeof(op)) && op[0] == OP_REX_W &&
-			  op[1] == OP_IRET && count_read(r, regs->rsp, &c->iret_target, 8);
+	c->iret_pending = regs && run_read_virt(r, pc, op, sizeof(op)) && op[0] == OP_REX_W &&
+			  op[1] == OP_IRET && run_read_virt(r, regs->rsp, &c->iret_target, 8);
 }
 
 /* The run is at pc after one more step: an instruction retired unless pc is where the last

@@ -100,11 +100,52 @@ const struct kvm_regs *run_regs(struct run *r)
 	return r->regs_valid ? &r->regs : NULL;
 }
 
+bool run_set_regs(struct run *r, const struct kvm_regs *regs)
+{
+	if (vm_set_regs(r->vm, regs) < 0) {
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS: %s", strerror(errno));
+		return false;
+	}
+	r->regs = *regs;
+	r->regs_valid = true;
+	return true;
+}
+
 const struct kvm_sregs *run_sregs(struct run *r)
 {
 	if (!r->sregs_valid)
 		r->sregs_valid = ioctl(r->vm->vcpu_fd, KVM_GET_SREGS, &r->sregs) == 0;
 	return r->sregs_valid ? &r->sregs : NULL;
+}
+
+bool run_read_virt(struct run *r, uint64_t va, void *buf, size_t n)
+{
+	const struct kvm_sregs *s = run_sregs(r);
+	const void *p;
+	uint64_t gpa;
+
+	if (!s || !guest_pt_translate(&r->gpt, s->cr3, va, &gpa) || (va & 0xfff) + n > 0x1000 ||
+	    !(p = gpa_to_host(r->mem, gpa, n)))
+		return false;
+	memcpy(buf, p, n);
+	return true;
+}
+
+#define RUN_IDT_GATE_SIZE 16
+#define RUN_IDT_GATE_P	  0x80 /* type byte: present */
+
+uint64_t run_idt_entry(struct run *r, unsigned vector)
+{
+	const struct kvm_sregs *s = run_sregs(r);
+	uint8_t g[RUN_IDT_GATE_SIZE];
+
+	if (!s || (vector + 1) * RUN_IDT_GATE_SIZE > (uint64_t)s->idt.limit + 1 ||
+	    !run_read_virt(r, s->idt.base + vector * RUN_IDT_GATE_SIZE, g, sizeof(g)) ||
+	    !(g[5] & RUN_IDT_GATE_P))
+		return 0;
+	return (uint64_t)g[0] | (uint64_t)g[1] << 8 | (uint64_t)g[6] << 16 | (uint64_t)g[7] << 24 |
+	       (uint64_t)g[8] << 32 | (uint64_t)g[9] << 40 | (uint64_t)g[10] << 48 |
+	       (uint64_t)g[11] << 56;
 }
 
 uint64_t run_guest_exits(const struct run *r)

@@ -142,6 +142,19 @@ __attribute__((format(printf, 3, 4))) void run_stopf(struct run *r, enum run_sto
 /* The vCPU's registers now, or NULL if KVM_GET_REGS fails. */
 const struct kvm_regs *run_regs(struct run *r);
 
+/* Load regs into the vCPU (vm_set_regs) and the run's cache. False after stopping r with
+ * RUN_STOP_KVM_ERROR if KVM refused them. */
+bool run_set_regs(struct run *r, const struct kvm_regs *regs);
+
+/* Read n bytes at guest-virtual va through the tables in force (the VMM's walk, no ioctl) into
+ * buf, n at most a page; false if they are not all mapped in one page of guest RAM. */
+bool run_read_virt(struct run *r, uint64_t va, void *buf, size_t n);
+
+/* The entry point of vector's gate in the IDT in force, or 0 if it has none (not present,
+ * beyond the limit, or not readable in one page of guest RAM). Guests load and edit their IDT
+ * as they run: read it anew at each use. */
+uint64_t run_idt_entry(struct run *r, unsigned vector);
+
 /* The vCPU's special registers now, or NULL if KVM_GET_SREGS fails. */
 const struct kvm_sregs *run_sregs(struct run *r);
 

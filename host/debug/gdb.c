@@ -35,7 +35,6 @@
 #define OP_HLT	      0xf4
 #define DR6_B0_B3     0xfull
 #define DR6_BS	      (1ull << 14)
-#define IDT_GATE_SIZE 16
 #define STUB_WINDOW   32 /* bytes from a gate's entry that count as its stub (debug_traps.S) */
 #define GDB_MMIO_FRAGS 8 /* MMIO exits one watched write may come back as */
 
@@ -552,12 +551,8 @@ static void gdb_store_regs(struct gdb_stub *g)
 		regs.rax = g->frame_regs.rax;
 		regs.rdx = g->frame_regs.rdx;
 	}
-	if (g->rf.dirty & GDB_DIRTY_REGS) {
-		if (vm_set_regs(r->vm, &regs) == 0) {
-			r->regs = regs;
-			r->regs_valid = true;
-		}
-	}
+	if (g->rf.dirty & GDB_DIRTY_REGS)
+		run_set_regs(r, &regs);
 	if ((g->rf.dirty & GDB_DIRTY_SREGS) && ioctl(r->vm->vcpu_fd, KVM_SET_SREGS, &g->rf.sregs) == 0) {
 		r->sregs = g->rf.sregs;
 		r->sregs_valid = true;
@@ -593,14 +588,8 @@ static void gdb_detach(struct gdb_stub *g)
  * out of the stub; true if it did. */
 static bool gdb_undeliver(struct gdb_stub *g)
 {
-	struct run *r = g->r;
-
-	if (vm_set_regs(r->vm, &g->rf.regs) < 0) {
-		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS (gdb): %s", strerror(errno));
+	if (!run_set_regs(g->r, &g->rf.regs))
 		return false;
-	}
-	r->regs = g->rf.regs;
-	r->regs_valid = true;
 	g->rf.dirty &= ~GDB_DIRTY_REGS;
 	return true;
 }
@@ -709,22 +698,10 @@ static void gdb_exception(struct gdb_stub *g, unsigned vector)
  * lands there is an exception on its way to the stub's exit, not a place to stop. */
 static bool gdb_in_stub(struct gdb_stub *g, uint64_t pc)
 {
-	const struct kvm_sregs *s = run_sregs(g->r);
-	uint8_t gate[IDT_GATE_SIZE];
-
-	if (!s)
-		return false;
 	for (unsigned v = 0; v < TRAPSTUBS_VECTORS; v++) {
-		uint64_t entry;
+		uint64_t entry = run_idt_entry(g->r, v);
 
-		if ((v + 1) * IDT_GATE_SIZE > (uint64_t)s->idt.limit + 1 ||
-		    report_read_guest(g->r, s->idt.base + v * IDT_GATE_SIZE, gate, sizeof(gate)) !=
-			sizeof(gate))
-			break;
-		entry = (uint64_t)gate[0] | (uint64_t)gate[1] << 8 | (uint64_t)gate[6] << 16 |
-			(uint64_t)gate[7] << 24 | (uint64_t)gate[8] << 32 | (uint64_t)gate[9] << 40 |
-			(uint64_t)gate[10] << 48 | (uint64_t)gate[11] << 56;
-		if (pc - entry < STUB_WINDOW)
+		if (entry && pc - entry < STUB_WINDOW)
 			return true;
 	}
 	return false;
@@ -902,11 +879,8 @@ static bool gdb_on_hlt(struct gdb_stub *g)
 	if (!(bp = gdb_swbp_at(g, regs.rip - 1)))
 		return false;
 	regs.rip--;
-	if (vm_set_regs(r->vm, &regs) < 0) {
-		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS (gdb): %s", strerror(errno));
+	if (!run_set_regs(r, &regs))
 		return true;
-	}
-	r->regs = regs;
 	gdb_stop(g, GDB_SIGTRAP, bp->hw ? "hwbreak:;" : "swbreak:;", NULL, 0);
 	return true;
 }

@@ -23,18 +23,6 @@ void vmmfault_note(struct run *r, const struct fault_record *f)
 	run_note(r, "fault: %s", line);
 }
 
-/* Load regs into the vCPU (and the run's cache). False after stopping r. */
-static bool vmmfault_set_regs(struct run *r, const struct kvm_regs *regs)
-{
-	if (vm_set_regs(r->vm, regs) < 0) {
-		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_REGS: %s", strerror(errno));
-		return false;
-	}
-	r->regs = *regs;
-	r->regs_valid = true;
-	return true;
-}
-
 /* Make the vCPU forget any cached translation after the VMM edited the guest's tables
  * (cpu_set_sregs_reset_mmu). The shadow MMU of a nested host needs it to see the new entry; x86
  * does not cache not-present entries, so hardware KVM would do without it for heap growth. */
@@ -57,7 +45,7 @@ static bool vmmfault_resume_frame(struct run *r, const struct trapstub_frame *tf
 	regs.rflags = tf->rflags;
 	regs.rax = tf->rax;
 	regs.rdx = tf->rdx;
-	return vmmfault_set_regs(r, &regs);
+	return run_set_regs(r, &regs);
 }
 
 /* If the guest armed its struct pw_recovery: record f in it, disarm it and resume where
@@ -90,7 +78,7 @@ static bool vmmfault_recover(struct run *r, const struct trapstub_frame *tf,
 	regs.rax = 1;
 	/* fn may have faulted with DF set; C code after pw_expect_fault needs it clear */
 	regs.rflags = tf->rflags & ~RFLAGS_DF;
-	return vmmfault_set_regs(r, &regs);
+	return run_set_regs(r, &regs);
 }
 
 /* Stop the guest for f, with the vCPU put back at the fault (so the crash report shows the
