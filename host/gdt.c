@@ -8,6 +8,10 @@
 _Static_assert(PW_TSS_GPA - PW_GDT_GPA >= PW_GDT_LIMIT + 1, "TSS overlaps the GDT");
 _Static_assert(PW_TSS_GPA - PW_GDT_GPA + PW_TSS_LIMIT < PW_GDT_SIZE, "TSS leaves the GDT page");
 _Static_assert(PW_SEL_TSS / 8 + 2 <= PW_GDT_ENTRIES, "TSS descriptor outside the GDT");
+_Static_assert(PW_SEL_USER_DATA == (PW_SEL_USER_BASE + 8) + 3 &&
+		   PW_SEL_USER_CODE == (PW_SEL_USER_BASE + 16) + 3 && PW_SEL_DATA == PW_SEL_CODE + 8,
+	       "SYSCALL/SYSRET derive the selectors from STAR");
+_Static_assert(PW_SEL_USER_CODE / 8 < PW_GDT_ENTRIES, "user code outside the GDT");
 
 uint64_t gdt_descriptor(uint32_t base, uint32_t limit, unsigned access, unsigned flags)
 {
@@ -29,8 +33,9 @@ static void put16(uint8_t *p, size_t off, uint16_t v)
 }
 
 /* Fill the TSS at tss: IST1/IST2 at the tops of the #PF/#DF stacks, so a fault raised by an
- * overflowed stack is delivered on a stack of its own. RSP0 is only used on a ring change,
- * which a ring-0 guest never makes; the main stack top is a harmless value. */
+ * overflowed stack is delivered on a stack of its own. RSP0 is used on a ring change (a fault
+ * at CPL 3 other than #PF/#DF); pw_user_call points it below its own frame before each entry to
+ * user mode, and the main stack top is where it starts. */
 static void tss_write(uint8_t *tss)
 {
 	put64(tss, TSS_RSP0_OFF, PW_STACK_GPA + PW_STACK_SIZE);
@@ -45,6 +50,11 @@ void gdt_write(uint8_t *page)
 	 * for CS/DS but a far return or a reload of the descriptor still reads these bytes. */
 	put64(page, PW_SEL_CODE, gdt_descriptor(0, 0xfffff, PW_GDT_CODE_ACCESS, PW_GDT_CODE_FLAGS));
 	put64(page, PW_SEL_DATA, gdt_descriptor(0, 0xfffff, PW_GDT_DATA_ACCESS, PW_GDT_DATA_FLAGS));
+	/* CPL 3 (pw_user_call): an iretq back to user mode after a fault reads these. */
+	put64(page, PW_SEL_USER_DATA & ~3,
+	      gdt_descriptor(0, 0xfffff, PW_GDT_UDATA_ACCESS, PW_GDT_DATA_FLAGS));
+	put64(page, PW_SEL_USER_CODE & ~3,
+	      gdt_descriptor(0, 0xfffff, PW_GDT_UCODE_ACCESS, PW_GDT_CODE_FLAGS));
 	/* 16-byte system descriptor: the upper 8 bytes hold base[63:32], zero here. */
 	put64(page, PW_SEL_TSS,
 	      gdt_descriptor((uint32_t)PW_TSS_GPA, PW_TSS_LIMIT, PW_GDT_TSS_ACCESS,

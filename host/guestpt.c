@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "pagewarden/classify.h"
+
 /* A frame from the top of the pool, or 0 when the VMM's cursor meets the guest's start. */
 static uint64_t guest_pt_alloc(void *ctx)
 {
@@ -100,4 +102,13 @@ enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
 		return PT_ENOMEM;
 	guest_pt_root(g, cr3);
 	return pt_map(&g->pt, page, page, PT_SIZE_4K, PT_READ | PT_WRITE, NULL);
+}
+
+const struct pt_access_result *guest_pt_pf_walk(struct guest_pt *g, uint64_t cr3, uint64_t cr0,
+						uint64_t cr4, uint64_t efer, uint64_t gva,
+						uint64_t err, struct pt_access_result *res)
+{
+	struct pt_access_ctx ctx = pt_access_ctx_of(cr0, cr4, efer, 0);
+
+	return pw_pf_walk(guest_pt_at(g, cr3), gva, err, &ctx, res) ? res : NULL;
 }

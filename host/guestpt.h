@@ -11,6 +11,7 @@
 
 #include "layout.h"
 #include "memory.h"
+#include "access.h"
 #include "paging.h"
 
 struct guest_pt {
@@ -33,6 +34,13 @@ bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t 
  * pt_query), tables outside guest RAM reading as empty; NULL without a layout. Valid until the
  * next call on g. */
 const struct pt *guest_pt_at(struct guest_pt *g, uint64_t cr3);
+
+/* The permission model's verdict (pw_pf_walk, classify.h) on the access a #PF with error code
+ * err at gva describes, through the tables at cr3 under the control registers cr0, cr4, efer.
+ * res if the walk could be made, else NULL (no layout, or a table outside guest RAM). */
+const struct pt_access_result *guest_pt_pf_walk(struct guest_pt *g, uint64_t cr3, uint64_t cr0,
+						uint64_t cr4, uint64_t efer, uint64_t gva,
+						uint64_t err, struct pt_access_result *res);
 
 /* The entry mapping va in the tables at cr3, at the deepest level they have (*level), without
  * allocating; NULL if the walk leaves guest RAM. */

@@ -125,6 +125,24 @@ static enum hc_result hc_exit(struct run *r, uint32_t arg)
 	return HC_STOP;
 }
 
+/* Kind of the fault hf reports with kind 0 (the runtime's fast path left it to us): the shared
+ * classifier over the regions the boot info carries. A protection #PF also gets the model's
+ * walk, which needs the control registers: the one case that reads the vCPU's sregs. */
+static unsigned hc_classify(struct run *r, const struct pw_hc_fault *hf)
+{
+	const struct layout *l = r->layout;
+	struct pt_access_result walk;
+	const struct pt_access_result *w = NULL;
+	const struct kvm_sregs *s;
+
+	if (hf->vector == 14 && (hf->error_code & PF_ERR_P) && !(hf->error_code & PF_ERR_RSVD) &&
+	    (s = run_sregs(r)) != NULL)
+		w = guest_pt_pf_walk(&r->gpt, s->cr3, s->cr0, s->cr4, s->efer, hf->gva,
+				     hf->error_code, &walk);
+	return pw_classify(l ? l->regions : NULL, l ? l->nregions : 0, hf->vector, hf->gva,
+			   hf->error_code, w);
+}
+
 /* A fault the guest reports. Recovered: recorded and noted. Not recovered: the guest runtime's
  * way of crashing, so the run stops as a crash (the runtime does not rely on that: it
  * triple-faults itself if resumed). */
@@ -144,9 +162,7 @@ static enum hc_result hc_fault(struct run *r, uint32_t arg)
 	/* Kind 0: the guest left the classification to us (the runtime's fast path): the same
 	 * shared classifier over the same regions the boot info carries. */
 	if (hf.kind == PW_FAULT_NONE)
-		hf.kind = pw_classify(r->layout ? r->layout->regions : NULL,
-				      r->layout ? r->layout->nregions : 0, hf.vector, hf.gva,
-				      hf.error_code);
+		hf.kind = hc_classify(r, &hf);
 	if (hf.recovered > 1)
 		return hc_bad(r, PW_HC_FAULT, "recovered is %u, not 0 or 1", hf.recovered);
 	f = (struct fault_record){

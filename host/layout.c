@@ -158,7 +158,10 @@ static bool regions_image(struct plan *p, const struct image *img)
 	return true;
 }
 
-/* Append free RAM, the heap, the rest of RAM, the unbacked hole and the high guard. The heap
+/* The user stack and its guard page. */
+#define USER_STACK_SPAN (PW_USER_STACK_SIZE + PW_PAGE_SIZE)
+
+/* Append free RAM, the user stack and its guard, the heap, the rest of RAM, the unbacked hole and the high guard. The heap
  * starts at the first 2 MiB boundary after the image and ends at PW_HEAP_MAX or RAM's end; it
  * may be smaller than 2 MiB in a small guest, but not empty (LAYOUT_ERANGE). */
 static enum layout_err regions_high(struct plan *p, uint64_t ram)
@@ -166,11 +169,15 @@ static enum layout_err regions_high(struct plan *p, uint64_t ram)
 	struct layout *l = p->l;
 	bool ok;
 
-	l->heap_start = align_up(p->cursor, PW_HEAP_ALIGN);
+	l->heap_start = align_up(p->cursor + USER_STACK_SPAN, PW_HEAP_ALIGN);
 	if (l->heap_start >= ram)
 		return LAYOUT_ERANGE;
 	l->heap_end = l->heap_start + PW_HEAP_MAX < ram ? l->heap_start + PW_HEAP_MAX : ram;
-	ok = region_add(p, l->heap_start, PW_REGION_RAM, RW) &&
+	/* pw_user_call's stack ends where the heap starts: user-accessible, not executable, with a
+	 * guard page below. */
+	ok = region_add(p, l->heap_start - USER_STACK_SPAN, PW_REGION_RAM, RW) &&
+	     region_add(p, l->heap_start - PW_USER_STACK_SIZE, PW_REGION_STACK_GUARD, 0) &&
+	     region_add(p, l->heap_start, PW_REGION_USER_STACK, RW | PT_USER) &&
 	     region_add(p, l->heap_end, PW_REGION_HEAP, 0) &&
 	     region_add(p, ram, PW_REGION_RAM, RW) &&
 	     region_add(p, PW_HIGH_GUARD_GPA, PW_REGION_UNBACKED, RW) &&

@@ -19,7 +19,7 @@
  * the descriptors in memory (an iretq or a segment reload in the guest reads the memory copy).
  * TYPE is the 4-bit descriptor type, ACCESS the whole access byte (P, DPL, S, type), FLAGS the
  * high nibble of byte 6 (G, D/B, L, AVL). */
-#define PW_GDT_ENTRIES	   5 /* null, code, data, TSS (two slots) */
+#define PW_GDT_ENTRIES	   8 /* null, code, data, TSS (two slots), null, user data, user code */
 #define PW_GDT_LIMIT	   (PW_GDT_ENTRIES * 8 - 1)
 #define PW_GDT_CODE_TYPE   0xb	       /* code, execute/read, accessed preset */
 #define PW_GDT_CODE_ACCESS 0x9b	       /* P=1 DPL=0 S=1 type=0xb */
@@ -27,6 +27,8 @@
 #define PW_GDT_DATA_TYPE   0x3	       /* data, read/write, accessed preset */
 #define PW_GDT_DATA_ACCESS 0x93	       /* P=1 DPL=0 S=1 type=0x3 */
 #define PW_GDT_DATA_FLAGS  0xc	       /* G=1 D/B=1 */
+#define PW_GDT_UDATA_ACCESS 0xf3	       /* P=1 DPL=3 S=1 type=0x3 */
+#define PW_GDT_UCODE_ACCESS 0xfb	       /* P=1 DPL=3 S=1 type=0xb */
 #define PW_SEG_LIMIT	   0xffffffffu /* code/data limit in bytes (0xfffff pages, G=1) */
 #define PW_GDT_TSS_TYPE	   0xb	/* 64-bit TSS, busy: TR is loaded directly by KVM_SET_SREGS */
 #define PW_GDT_TSS_ACCESS  0x8b /* P=1 DPL=0 S=0 type=0xb */

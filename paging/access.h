@@ -26,6 +26,24 @@ struct pt_access_ctx {
 	bool nxe;  /* EFER.NXE: bit 63 is XD (else reserved) */
 };
 
+/* The control bits as found in CR0, CR4, EFER and RFLAGS. */
+#define PT_CR0_WP      (1ull << 16)
+#define PT_CR4_SMEP    (1ull << 20)
+#define PT_CR4_SMAP    (1ull << 21)
+#define PT_EFER_NXE    (1ull << 11)
+#define PT_RFLAGS_AC   (1ull << 18)
+
+/* The context those registers give. */
+static inline struct pt_access_ctx pt_access_ctx_of(uint64_t cr0, uint64_t cr4, uint64_t efer,
+						    uint64_t rflags)
+{
+	return (struct pt_access_ctx){.wp = (cr0 & PT_CR0_WP) != 0,
+				      .smep = (cr4 & PT_CR4_SMEP) != 0,
+				      .smap = (cr4 & PT_CR4_SMAP) != 0,
+				      .ac = (rflags & PT_RFLAGS_AC) != 0,
+				      .nxe = (efer & PT_EFER_NXE) != 0};
+}
+
 /* #PF error code bits. */
 #define PT_PF_P	   (1u << 0) /* the page was present (a protection fault) */
 #define PT_PF_W	   (1u << 1) /* the access was a write */

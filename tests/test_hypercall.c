@@ -358,7 +358,7 @@ Test(hypercall, bad_fault_fields)
 	struct pw_hc_fault f = {.kind = PW_FAULT_KIND_COUNT, .vector = 14};
 
 	expect_bad(call_with(PW_HC_FAULT, &f, sizeof(f)),
-		   "bad hypercall fault (port 0x502): kind 13 is not a fault kind (0..12), at RIP "
+		   "bad hypercall fault (port 0x502): kind 16 is not a fault kind (0..15), at RIP "
 		   "0x0");
 	run.stop = RUN_STOP_NONE;
 	f.kind = PW_FAULT_NULL;

@@ -130,7 +130,12 @@ static void expect_common(uint64_t ram, bool has_1g)
 	expect_mapped(PW_STACK_GPA + PW_STACK_SIZE - 8, RW, PT_SIZE_4K);
 	expect_mapped(PW_PT_POOL_GPA, RW, PT_SIZE_4K);
 	expect_mapped(DATA_VA + 0x2000, RW, PT_SIZE_4K); /* free RAM after the image */
-	expect_mapped(PW_HEAP_ALIGN - PW_PAGE_SIZE, RW, PT_SIZE_4K);
+	expect_mapped(PW_HEAP_ALIGN - PW_USER_STACK_SIZE - 2 * PW_PAGE_SIZE, RW, PT_SIZE_4K);
+	/* The user stack ends at the heap, its guard page below it. */
+	expect_guard(PW_HEAP_ALIGN - PW_USER_STACK_SIZE - PW_PAGE_SIZE, PW_REGION_STACK_GUARD);
+	expect_mapped(PW_HEAP_ALIGN - PW_USER_STACK_SIZE, RW | PT_USER, PT_SIZE_4K);
+	expect_mapped(PW_HEAP_ALIGN - PW_PAGE_SIZE, RW | PT_USER, PT_SIZE_4K);
+	cr_assert_eq(layout_region_at(&lay, PW_HEAP_ALIGN - 1)->kind, PW_REGION_USER_STACK);
 	/* The heap starts at the first 2 MiB boundary after the small image. */
 	cr_assert_eq(lay.heap_start, PW_HEAP_ALIGN);
 	cr_assert_eq(lay.heap_end,
@@ -164,7 +169,7 @@ static void expect_regions(uint64_t ram, bool rest_of_ram)
 		PW_REGION_STUBS, PW_REGION_STACK_GUARD, PW_REGION_IST_STACK,
 		PW_REGION_STACK_GUARD, PW_REGION_IST_STACK, PW_REGION_STACK_GUARD, PW_REGION_STACK,
 		PW_REGION_PT_POOL, PW_REGION_TEXT, PW_REGION_RODATA, PW_REGION_DATA, PW_REGION_RAM,
-		PW_REGION_HEAP,
+		PW_REGION_STACK_GUARD, PW_REGION_USER_STACK, PW_REGION_HEAP,
 	};
 	/* clang-format on */
 	const size_t nlow = sizeof(low) / sizeof(low[0]);
@@ -205,7 +210,7 @@ static void expect_regions(uint64_t ram, bool rest_of_ram)
 
 /* Walk the tables by hand from the root: every table frame is in the used part of the pool,
  * every present entry has A preset and every leaf D (so a read-only pool never needs a write),
- * no leaf is user-accessible. Returns the number of tables. */
+ * no leaf but the user stack's is user-accessible. Returns the number of tables. */
 static unsigned walk_tables(uint64_t table, int level)
 {
 	const pte_t *t = gpa_to_host(&mem, table, PW_PAGE_SIZE);
@@ -224,8 +229,11 @@ static unsigned walk_tables(uint64_t table, int level)
 			  (unsigned long long)table);
 		if (pte_leaf(e, level)) {
 			cr_assert(e & PTE_D, "leaf without D preset");
-			cr_assert_not(e & PTE_U, "user-accessible leaf %#llx",
-				      (unsigned long long)e);
+			cr_assert(!(e & PTE_U) || pte_addr(e, level) - (lay.heap_start -
+									 PW_USER_STACK_SIZE) <
+							  PW_USER_STACK_SIZE,
+				  "user-accessible leaf %#llx outside the user stack",
+				  (unsigned long long)e);
 		} else {
 			cr_assert_gt(level, 1);
 			n += walk_tables(pte_addr(e, level), level - 1);
@@ -460,7 +468,16 @@ Test(layout, gdt_and_tss_bytes)
 	cr_assert_eq(tss.base, PW_TSS_GPA);
 	cr_assert_eq(tss.limit, 0x67);
 	cr_assert_eq(peek(PW_GDT_GPA + PW_SEL_TSS + 12, 4), 0, "reserved upper dword");
-	cr_assert_eq(PW_GDT_LIMIT, PW_SEL_TSS + 15, "GDT limit ends at the TSS descriptor");
+	cr_assert_eq(peek(PW_GDT_GPA + PW_SEL_USER_BASE, 8), 0, "no 32-bit user code");
+	data = decode(peek(PW_GDT_GPA + (PW_SEL_USER_DATA & ~3), 8));
+	cr_assert(data.s && data.p && !data.l && data.db && data.g);
+	cr_assert_eq(data.type, PW_GDT_DATA_TYPE);
+	cr_assert_eq(data.dpl, 3);
+	code = decode(peek(PW_GDT_GPA + (PW_SEL_USER_CODE & ~3), 8));
+	cr_assert(code.s && code.p && code.l && !code.db && code.g);
+	cr_assert_eq(code.type, PW_GDT_CODE_TYPE);
+	cr_assert_eq(code.dpl, 3);
+	cr_assert_eq(PW_GDT_LIMIT, (PW_SEL_USER_CODE & ~3) + 7, "GDT limit ends at the user code");
 
 	/* The TSS: RSP0 at 4, IST1.. at 36, I/O map base at 102. */
 	cr_assert_eq(peek(PW_TSS_GPA + 4, 8), PW_STACK_GPA + PW_STACK_SIZE);
@@ -581,8 +598,10 @@ Test(layout, image_gaps_become_ram_and_huge_segments_use_huge_pages)
 	expect_mapped(2 * MiB, RW, PT_SIZE_2M);
 	expect_mapped(4 * MiB, RW, PT_SIZE_2M);
 	cr_assert_eq(layout_region_at(&lay, 4 * MiB)->kind, PW_REGION_DATA);
-	cr_assert_eq(lay.heap_start, 8 * MiB);
-	expect_guard(8 * MiB, PW_REGION_HEAP);
+	/* the image ends at 8 MiB: the user stack and its guard take the next 2 MiB's start */
+	cr_assert_eq(lay.heap_start, 10 * MiB);
+	expect_guard(10 * MiB, PW_REGION_HEAP);
+	expect_guard(10 * MiB - PW_USER_STACK_SIZE - PW_PAGE_SIZE, PW_REGION_STACK_GUARD);
 	expect_pool();
 }
 
@@ -697,7 +716,7 @@ Test(layout, heap_shortcut_agrees_with_the_classifier)
 						uint64_t cr2 = edges[e] + (uint64_t)(d * 0x800);
 						bool full =
 						    pw_classify_pf(lay.regions, lay.nregions, cr2,
-								   err) == PW_FAULT_HEAP_GROW;
+								   err, NULL) == PW_FAULT_HEAP_GROW;
 						bool fast = pw_pf_is_heap_grow(hr->start, hr->size,
 									       cr2, err);
 

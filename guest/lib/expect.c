@@ -27,10 +27,12 @@ static void recovery_register(void)
 static unsigned recovered_kind(const struct pw_recovery *r)
 {
 	const struct pw_boot_info *bi = pw_boot_info();
+	struct pt_access_result walk;
 
 	if (r->kind != PW_FAULT_NONE)
 		return (unsigned)r->kind;
-	return pw_classify(bi->regions, bi->nregions, (unsigned)r->vector, r->cr2, r->error_code);
+	return pw_classify(bi->regions, bi->nregions, (unsigned)r->vector, r->cr2, r->error_code,
+			   r->vector == 14 ? pw_fault_walk(r->cr2, r->error_code, &walk) : NULL);
 }
 
 /* Describe in *f (if not NULL) the outcome of the last run of the recovery record. */

@@ -59,21 +59,34 @@ __attribute__((noreturn)) static void stop_hard(void)
 		__asm__ volatile("cli; lidt %0; ud2" : : "m"(no_idt));
 }
 
+const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err,
+					     struct pt_access_result *res)
+{
+	struct pt_access_ctx ctx;
+	struct pt cur;
+
+	if (!(err & PF_ERR_P) || (err & PF_ERR_RSVD))
+		return NULL;
+	ctx = pt_access_ctx_of(pw_read_cr0(), pw_read_cr4(), pw_rdmsr(PW_MSR_EFER), 0);
+	cur = *pw_live_pt();
+	cur.root = pw_read_cr3() & PTE_ADDR_MASK_4K; /* the tables in use, if the guest switched */
+	return pw_pf_walk(&cur, cr2, err, &ctx, res) ? res : NULL;
+}
+
 /* Kind of a #PF with the shared classifier (classify.h). With use_layout false (nested faults)
- * the boot info is not read, as it may be what faulted. */
+ * neither the boot info nor the tables are read, as they may be what faulted. */
 static unsigned classify_pf(uint64_t cr2, uint64_t err, bool use_layout)
 {
 	const struct pw_boot_info *bi = use_layout ? pw_boot_info() : NULL;
+	struct pt_access_result walk;
 
-	if (bi) {
-		/* the common case first: heap growth, without scanning every region */
-		pw_trap_fast_init();
-		if (pw_pf_is_heap_grow(pw_heap_start, pw_heap_size, cr2, err))
-			return PW_FAULT_HEAP_GROW;
-	}
-
-	return bi ? pw_classify_pf(bi->regions, bi->nregions, cr2, err)
-		  : pw_classify_pf(NULL, 0, cr2, err);
+	if (!bi)
+		return pw_classify_pf(NULL, 0, cr2, err, NULL);
+	/* the common case first: heap growth, without scanning every region */
+	pw_trap_fast_init();
+	if (pw_pf_is_heap_grow(pw_heap_start, pw_heap_size, cr2, err))
+		return PW_FAULT_HEAP_GROW;
+	return pw_classify_pf(bi->regions, bi->nregions, cr2, err, pw_fault_walk(cr2, err, &walk));
 }
 
 /* Describe the exception in tf. */

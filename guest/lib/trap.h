@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "pagewarden/abi.h"
+#include "pagewarden/classify.h"
 
 /* What traps.S leaves on the stack, lowest address first: the GPRs it pushed (r15 last), the
  * vector, the error code (a dummy 0 for vectors without one, so every frame has the same shape),
@@ -90,6 +91,12 @@ _Static_assert(PW_PORT(PW_HC_FAULT) == PW_TRAP_FAULT_PORT, "traps.S's report por
  * PW_FAULT_NONE for pw_expect_fault to classify if asked; with reports on it reports the fault
  * with kind PW_FAULT_NONE, which the VMM classifies. */
 extern struct pw_recovery pw_recovery_record; /* expect.c: the one recovery record */
+
+/* The permission model's verdict on the access of a protection #PF (err has P and not RSVD) at
+ * cr2, through the live tables under the control registers now: res, or NULL when err is not a
+ * protection fault or the walk cannot be made. */
+const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err,
+					     struct pt_access_result *res);
 extern bool pw_reports_on;		      /* fault.c: pw_fault_reports */
 extern unsigned pw_trap_depth;		      /* fault.c: handlers running right now */
 extern uint64_t pw_heap_start, pw_heap_size,

@@ -71,6 +71,7 @@ STUB_NOERR 31
 #define TF_RSP	  40
 #define FAST(off) (8 + (off))
 #define PF_ERR_P  1
+#define PF_ERR_U  4
 #define REC(field) pw_recovery_record+PW_RECOVERY_##field(%rip)
 
 /* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
@@ -98,6 +99,9 @@ STUB_NOERR 31
 
 	.p2align 4
 trap_pf:
+	testb $PF_ERR_U, TF_ERROR(%rsp)		/* CPL 3: maybe PVM's SYSCALL (trap_pf_user) */
+	jnz trap_pf_user
+trap_pf_kernel:
 	FAST_PATH_OR_FULL
 	movq %cr2, %rbx
 	testb $PF_ERR_P, FAST(TF_ERROR)(%rsp)	/* a protection fault is never heap growth */
@@ -108,6 +112,19 @@ trap_pf:
 	jae trap_fast_unwind
 	popq %rbx				/* a first touch of the heap: grow it */
 	jmp trap_full
+
+/* A #PF at CPL 3 whose RIP is LSTAR (pw_user_syscall, set by pw_user_init) is no fault: PVM's
+ * SYSCALL jumps to LSTAR without leaving CPL 3, so the fetch there faults as a user access to
+ * a supervisor page. Finish the system call: RDI still holds fn's result, and pw_user_syscall
+ * reloads the kernel stack (this IST frame is abandoned; the next #PF resets the stack). Any
+ * other user-mode #PF is an ordinary fault. */
+trap_pf_user:
+	pushq %rax
+	movq pw_user_syscall_rip(%rip), %rax
+	cmpq %rax, TF_RIP+8(%rsp)
+	popq %rax
+	jne trap_pf_kernel
+	jmp *pw_user_syscall_rip(%rip)
 
 trap_common:
 	FAST_PATH_OR_FULL
@@ -199,6 +216,12 @@ trap_full:
 
 /* The fast path's fault report (struct pw_hc_fault): kind 0 (unclassified), recovered 1. */
 	.data
+/* pw_user_syscall once user mode is set up; a non-canonical RIP (never a fault's) until then. */
+	.p2align 3
+	.globl pw_user_syscall_rip
+pw_user_syscall_rip:
+	.quad 0x8000000000000000
+
 	.p2align 3
 trap_fast_report:
 	.long 0, 0

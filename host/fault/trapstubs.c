@@ -33,6 +33,30 @@ static void stub_code(uint8_t *p, unsigned v)
 	memcpy(p, code, sizeof(code));
 }
 
+/* The two iretq tails after the stubs (trapstubs_iret_rip): with an error code to drop, and
+ * without. */
+#define IRET_ERR_OFF   (TRAPSTUBS_VECTORS * TRAPSTUB_SIZE)
+#define IRET_NOERR_OFF (IRET_ERR_OFF + TRAPSTUB_SIZE)
+_Static_assert(IRET_NOERR_OFF + TRAPSTUB_SIZE <= PW_STUBS_SIZE, "iretq tails fit the page");
+
+static const uint8_t iret_err[] = {
+    0x5a,		    /* pop %rdx */
+    0x58,		    /* pop %rax */
+    0x48, 0x83, 0xc4, 0x08, /* add $8, %rsp: the error code */
+    0x48, 0xcf,		    /* iretq */
+};
+static const uint8_t iret_noerr[] = {
+    0x5a,	/* pop %rdx */
+    0x58,	/* pop %rax */
+    0x48, 0xcf, /* iretq */
+};
+
+uint64_t trapstubs_iret_rip(unsigned vector)
+{
+	return PW_STUBS_GPA +
+	       (pw_exception_has_error_code(vector) ? IRET_ERR_OFF : IRET_NOERR_OFF);
+}
+
 /* Offset of the `out` instruction inside a stub. At the PW_HC_TRAP exit, RIP is there on
  * standard KVM and one byte further (past the `out`) on PVM (docs/platforms.md). */
 #define STUB_OUT_OFFSET 11
@@ -70,6 +94,8 @@ int trapstubs_install(struct vm *vm, const struct guest_mem *mem)
 		stub_code(stubs + v * TRAPSTUB_SIZE, v);
 		gate_write(idt + v * 16, PW_STUBS_GPA + v * TRAPSTUB_SIZE, stub_ist(v));
 	}
+	memcpy(stubs + IRET_ERR_OFF, iret_err, sizeof(iret_err));
+	memcpy(stubs + IRET_NOERR_OFF, iret_noerr, sizeof(iret_noerr));
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
 		return -1;
 	s.idt.base = PW_IDT_GPA;

@@ -21,6 +21,11 @@ struct trapstub_frame {
 	bool has_error_code;
 };
 
+/* Where the VMM resumes a fault taken at CPL 3: code in the stubs page that pops what a stub
+ * pushed (and the error code, when the vector has one) and runs iretq, since only iretq can
+ * return to CPL 3. RSP must be the stub frame, as at the PW_HC_TRAP exit. */
+uint64_t trapstubs_iret_rip(unsigned vector);
+
 /* Write the stubs and the IDT into guest RAM and load IDTR (base PW_IDT_GPA, 256 gates) into
  * vm's vCPU. Call after cpu_setup, under --faults=vmm only. Returns 0 or -1 (errno set). */
 int trapstubs_install(struct vm *vm, const struct guest_mem *mem);

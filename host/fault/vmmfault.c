@@ -10,6 +10,7 @@
 #include "trapstubs.h"
 
 #define VECTOR_PF      14
+#define MSR_LSTAR      0xc0000082u
 #define RFLAGS_DF      (1ull << 10)
 #define FAULT_LINE_MAX 320
 
@@ -45,6 +46,50 @@ static bool vmmfault_resume_frame(struct run *r, const struct trapstub_frame *tf
 	regs.rflags = tf->rflags;
 	regs.rax = tf->rax;
 	regs.rdx = tf->rdx;
+	return run_set_regs(r, &regs);
+}
+
+/* Resume the interrupted code after a fault the VMM handled (heap growth): at CPL 0 as
+ * vmmfault_resume_frame, at CPL 3 through the stubs page's iretq tail, which pops the stub
+ * frame at the exit's RSP. */
+static bool vmmfault_return(struct run *r, unsigned vector, const struct trapstub_frame *tf)
+{
+	struct kvm_regs regs = *run_regs(r);
+
+	if ((tf->cs & 3) == 0)
+		return vmmfault_resume_frame(r, tf);
+	regs.rip = trapstubs_iret_rip(vector);
+	return run_set_regs(r, &regs);
+}
+
+/* The guest's LSTAR, or 0 if it cannot be read. */
+static uint64_t vmmfault_lstar(struct run *r)
+{
+	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = {0};
+	struct kvm_msrs *m = (struct kvm_msrs *)(void *)buf;
+
+	m->nmsrs = 1;
+	m->entries[0].index = MSR_LSTAR;
+	return ioctl(r->vm->vcpu_fd, KVM_GET_MSRS, m) == 1 ? m->entries[0].data : 0;
+}
+
+/* True if the #PF in tf is PVM's SYSCALL: a user-mode fetch fault at RIP = CR2 = LSTAR (PVM
+ * jumps to LSTAR without leaving CPL 3; docs/platforms.md). Then finish the system call as
+ * the CPU would have: run LSTAR at CPL 0 (the stub runs there already) with FMASK's flags
+ * cleared; the guest's entry reloads its own stack. RCX/R11 are as PVM left them. */
+static bool vmmfault_pvm_syscall(struct run *r, const struct trapstub_frame *tf, uint64_t cr2)
+{
+	const uint64_t want = PF_ERR_P | PF_ERR_U | PF_ERR_ID;
+	struct kvm_regs regs;
+
+	if ((tf->error_code & want) != want || (tf->cs & 3) != 3 || tf->rip != cr2 ||
+	    vmmfault_lstar(r) != cr2)
+		return false;
+	regs = *run_regs(r);
+	regs.rip = cr2;
+	regs.rax = tf->rax;
+	regs.rdx = tf->rdx;
+	regs.rflags = 0x2;
 	return run_set_regs(r, &regs);
 }
 
@@ -120,7 +165,7 @@ static enum hc_result vmmfault_heap(struct run *r, const struct trapstub_frame *
 	f->recovered = true;
 	fault_list_append(&r->faults, f);
 	vmmfault_note(r, f);
-	return vmmfault_resume_frame(r, tf) ? HC_RESUME : HC_STOP;
+	return vmmfault_return(r, VECTOR_PF, tf) ? HC_RESUME : HC_STOP;
 }
 
 enum hc_result vmmfault_trap(struct run *r, unsigned vector)
@@ -130,6 +175,8 @@ enum hc_result vmmfault_trap(struct run *r, unsigned vector)
 	const struct layout *l = r->layout;
 	struct trapstub_frame tf;
 	struct fault_record f;
+	struct pt_access_result walk;
+	const struct pt_access_result *w = NULL;
 
 	if (!regs || !s) {
 		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot read the vCPU registers at a trap: %s",
@@ -158,7 +205,12 @@ enum hc_result vmmfault_trap(struct run *r, unsigned vector)
 	    .rsp = tf.rsp,
 	    .caught_by = PW_CAUGHT_VMM,
 	};
-	f.kind = pw_classify(l->regions, l->nregions, vector, f.gva, f.error_code);
+	if (vector == VECTOR_PF && vmmfault_pvm_syscall(r, &tf, s->cr2))
+		return HC_RESUME;
+	if (vector == VECTOR_PF)
+		w = guest_pt_pf_walk(&r->gpt, s->cr3, s->cr0, s->cr4, s->efer, f.gva, f.error_code,
+				     &walk);
+	f.kind = pw_classify(l->regions, l->nregions, vector, f.gva, f.error_code, w);
 	if (vector == VECTOR_PF)
 		f.gpa_valid = guest_pt_translate(&r->gpt, s->cr3, f.gva, &f.gpa);
 	if (f.kind == PW_FAULT_HEAP_GROW)

@@ -59,6 +59,9 @@ enum pw_fault_kind {
 	PW_FAULT_EPT_UNBACKED,	 /* guest-physical access with no memslot behind it */
 	PW_FAULT_EPT_READONLY,	 /* write to a read-only memslot (--protect-pt) */
 	PW_FAULT_TRIPLE,	 /* triple fault: KVM_EXIT_SHUTDOWN */
+	PW_FAULT_USER_SUPERVISOR, /* a CPL-3 access to a supervisor page (U/S = 0 on the walk) */
+	PW_FAULT_SMEP,		 /* a supervisor fetch from a user page under CR4.SMEP */
+	PW_FAULT_SMAP,		 /* a supervisor data access to a user page under CR4.SMAP, AC = 0 */
 	PW_FAULT_KIND_COUNT
 };
 
@@ -119,8 +122,8 @@ struct pw_hc_panic {
  * At PW_BOOT_INFO_GPA, read-only to the guest; RDI holds its address at entry.
  */
 #define PW_BOOT_MAGIC	0x6e64727761776770ull /* "pgwawrdn" */
-#define PW_BOOT_VERSION 1
-#define PW_MAX_REGIONS	48
+#define PW_BOOT_VERSION 2 /* 2: 50 regions (the user stack) */
+#define PW_MAX_REGIONS	50
 #define PW_CMDLINE_MAX	1024
 
 enum pw_region_kind {
@@ -140,6 +143,7 @@ enum pw_region_kind {
 	PW_REGION_HEAP,	       /* demand-paged heap */
 	PW_REGION_UNBACKED,    /* mapped, but no memslot: second-level guard */
 	PW_REGION_HIGH_GUARD,
+	PW_REGION_USER_STACK, /* the CPL-3 stack of pw_user_call: user-accessible, guarded below */
 	PW_REGION_KIND_COUNT
 };
 
@@ -217,6 +221,9 @@ static inline const char *pw_fault_kind_name(unsigned kind)
 	    [PW_FAULT_EPT_UNBACKED] = "ept-unbacked",
 	    [PW_FAULT_EPT_READONLY] = "ept-readonly",
 	    [PW_FAULT_TRIPLE] = "triple-fault",
+	    [PW_FAULT_USER_SUPERVISOR] = "user-supervisor",
+	    [PW_FAULT_SMEP] = "smep",
+	    [PW_FAULT_SMAP] = "smap",
 	};
 	return kind < PW_FAULT_KIND_COUNT ? names[kind] : "?";
 }
@@ -241,6 +248,7 @@ static inline const char *pw_region_kind_name(unsigned kind)
 	    [PW_REGION_HEAP] = "heap",
 	    [PW_REGION_UNBACKED] = "unbacked",
 	    [PW_REGION_HIGH_GUARD] = "high-guard",
+	    [PW_REGION_USER_STACK] = "user-stack",
 	};
 	return kind < PW_REGION_KIND_COUNT && names[kind] ? names[kind] : "?";
 }

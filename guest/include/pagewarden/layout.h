@@ -17,6 +17,8 @@
  *   0x0005_0000 | page-table pool      704K  |  RW NX               VMM tables, then guest's
  *   0x0010_0000 | guest image                |  text/rodata R X, data/bss RW NX
  *               | ... free RAM (RW NX)       |
+ *   heap - 20K  | guard: user stack    4K    |  not present
+ *   heap - 16K  | user stack           16K   |  RW NX user          pw_user_call's CPL-3 stack
  *   align 2M    | heap (demand-paged)        |  not present until touched
  *               | ... rest of RAM  (RW NX)   |
  *   RAM end     | unbacked (no memslot)      |  RW NX               touch exits: ept-unbacked
@@ -52,6 +54,8 @@
 #define PW_PT_POOL_SIZE	      0xb0000ull
 #define PW_IMAGE_GPA	      0x00100000ull /* flat images load here; ELF guests link here */
 
+#define PW_USER_STACK_SIZE 0x4000ull /* ends at the heap's start, a 4 KiB guard below it */
+
 #define PW_HEAP_ALIGN	   0x200000ull
 #define PW_HEAP_MAX	   0x10000000ull /* 256 MiB: the pool holds the 4K tables for that */
 #define PW_HIGH_GUARD_GPA  0xffe00000ull
@@ -67,6 +71,12 @@
 #define PW_SEL_CODE 0x08
 #define PW_SEL_DATA 0x10
 #define PW_SEL_TSS  0x18 /* a 16-byte system descriptor: slots 3 and 4 */
+/* CPL 3, in the order SYSRET needs: STAR[63:48] = PW_SEL_USER_BASE, SS = base + 8, CS = base +
+ * 16 (slot 5, the 32-bit user code SYSRET could return to, stays null). SYSCALL enters at
+ * CS = PW_SEL_CODE with SS = PW_SEL_CODE + 8 = PW_SEL_DATA. */
+#define PW_SEL_USER_BASE 0x28
+#define PW_SEL_USER_DATA 0x33 /* slot 6, RPL 3 */
+#define PW_SEL_USER_CODE 0x3b /* slot 7, RPL 3 */
 
 /* IST slots in the TSS (1-based, as in the IDT gate). */
 #define PW_IST_PF 1
