@@ -264,22 +264,6 @@ Test(faults_guest, expected_faults_on_every_guard)
 	proc_result_free(&fr.r);
 }
 
-/* The CPU against the model, 24 rows, all "ok". */
-Test(faults_guest, access_matrix_matches_the_model)
-{
-	struct frun fr = run_guest("access_matrix.bin", NULL);
-	size_t ok = 0;
-
-	cr_assert_eq(fr.r.status, 0, "status %d\n%s\n%s", fr.r.status, fr.r.out, fr.r.err);
-	for (const char *p = fr.r.out; (p = strstr(p, " ok\n")); p++)
-		ok++;
-	cr_assert_eq(ok, 24, "%zu rows ok:\n%s", ok, fr.r.out);
-	assert_console(&fr, "P=1 W=0 NX=1 fetch: cpu=#PF err=0x11 model=#PF err=0x11 ok\n");
-	assert_console(&fr, "P=0 W=1 NX=0 write: cpu=#PF err=0x2 model=#PF err=0x2 ok\n");
-	assert_console(&fr, "24 rows, 0 mismatches\n");
-	proc_result_free(&fr.r);
-}
-
 /* The cost guest runs its loops (reports off, then on) and exits 0. */
 Test(faults_guest, fault_cost_runs)
 {

@@ -191,6 +191,20 @@ Test(faults_vmm, demo_tour_matches_guest_mode)
 	cr_assert_eq(v.r.status, 0, "%s\n%s", v.r.out, v.r.err);
 	cr_assert(strstr(v.r.out, "  6 of 6 guards caught\n"), "%s", v.r.out);
 	cr_assert(strstr(g.r.out, "  6 of 6 guards caught\n"), "%s", g.r.out);
+	for (const struct frun *fr = &g; fr; fr = fr == &g ? &v : NULL) {
+		const char *u = strstr(fr->r.out, "user-mode faults caught\n");
+		unsigned caught = 0, tried = 0;
+
+		cr_assert(strstr(fr->r.out, "  user_add(41) at CPL 3 returned 42\n"), "%s", fr->r.out);
+		cr_assert_not_null(u, "%s", fr->r.out);
+		while (u[-1] != '\n')
+			u--;
+		cr_assert_eq(sscanf(u, " %u of %u", &caught, &tried), 2);
+		cr_assert(tried >= 1 && caught == tried, "%u of %u user-mode faults caught", caught,
+			  tried);
+		cr_assert(strstr(fr->r.out, "user read of kernel    user-supervisor #PF"), "%s",
+			  fr->r.out);
+	}
 	cr_assert(strstr(v.r.out, "caught by vmm") == NULL, "notes go to stderr");
 	cr_assert(strstr(v.r.out, "\"caught_by\": \"vmm\""), "%s", v.r.out);
 	cr_assert(strstr(g.r.out, "\"caught_by\": \"guest-idt\""), "%s", g.r.out);

@@ -4,6 +4,7 @@
  * The tour is a table of stops; later stops (the guard-page tour) are added to `tour` below. */
 #include <pagewarden/guest.h>
 #include <pagewarden/pf_error.h>
+#include <pagewarden/user.h>
 
 #include "paging.h"
 
@@ -217,7 +218,7 @@ static bool visit(const struct guard_visit *g)
 
 	ok = g->probe(g->addr, &f) && f.kind == g->kind;
 	pf_err_str(bits, sizeof(bits), f.error_code);
-	printf("  %-22s %-14s %s at %#lx err %#lx (%s) rip %#lx: %s\n", g->what,
+	printf("  %-22s %-15s %s at %#lx err %#lx (%s) rip %#lx: %s\n", g->what,
 	       pw_fault_kind_name(f.kind), pw_exception_name(f.vector), f.cr2, f.error_code,
 	       bits, f.rip, ok ? "caught, recovered" : "UNEXPECTED");
 	return ok;
@@ -253,6 +254,68 @@ static void grow_heap(void)
 	       bi->heap_start);
 }
 
+/* Stop 7's user-mode code and data: on pages pw_user_init makes user-accessible. */
+PW_USER_DATA static uint64_t user_counter = 41;
+
+PW_USER_TEXT static long user_add(long x)
+{
+	return x + 1;
+}
+
+PW_USER_TEXT static long user_load(long addr)
+{
+	return *(volatile uint64_t *)addr;
+}
+
+/* pw_user_call under pw_expect_fault: the user-mode load of arg's address. */
+static void user_load_call(void *addr)
+{
+	pw_user_call(user_load, (long)(uintptr_t)addr);
+}
+
+/* A probe for the tour: addr read by user-mode code (CPL 3). */
+static bool user_probe_read(uint64_t addr, struct pw_fault *f)
+{
+	return pw_expect_fault(user_load_call, (void *)(uintptr_t)addr, f);
+}
+
+/* Stop 7: ring 3. A user-mode call and its result, then the faults that keep the rings apart,
+ * each caught and recovered: a user read of kernel memory (U/S), a kernel fetch from a user page
+ * (SMEP), a kernel read of user data (SMAP); and the same read allowed with EFLAGS.AC. */
+static void user_mode(void)
+{
+	unsigned on = pw_user_init();
+	uint64_t kernel_data = (uint64_t)(uintptr_t)demo_name;
+	uint64_t user_text = (uint64_t)(uintptr_t)user_add;
+	uint64_t user_data = (uint64_t)(uintptr_t)&user_counter;
+	const struct guard_visit visits[] = {
+	    {"user read of kernel", user_probe_read, kernel_data, PW_FAULT_USER_SUPERVISOR},
+	    {"kernel call into user", pw_probe_exec, user_text, PW_FAULT_SMEP},
+	    {"kernel read of user", pw_probe_read, user_data, PW_FAULT_SMAP},
+	};
+	unsigned caught = 0, tried = 0;
+	struct pw_fault f;
+	bool faulted;
+
+	printf("  SMEP %s, SMAP %s; user stack and PW_USER_TEXT/PW_USER_DATA pages are U\n",
+	       on & PW_USER_SMEP ? "on" : "not supported", on & PW_USER_SMAP ? "on" : "not supported");
+	printf("  user_add(41) at CPL 3 returned %ld\n", pw_user_call(user_add, 41));
+	for (size_t i = 0; i < ARRAY_SIZE(visits); i++) {
+		if ((visits[i].kind == PW_FAULT_SMEP && !(on & PW_USER_SMEP)) ||
+		    (visits[i].kind == PW_FAULT_SMAP && !(on & PW_USER_SMAP)))
+			continue;
+		tried++;
+		caught += visit(&visits[i]);
+	}
+	if (on & PW_USER_SMAP) {
+		pw_user_access_begin();
+		faulted = pw_probe_read(user_data, &f);
+		pw_user_access_end();
+		printf("  %-22s %s\n", "...with EFLAGS.AC = 1", faulted ? "UNEXPECTED fault" : "allowed");
+	}
+	printf("  %u of %u user-mode faults caught\n", caught, tried);
+}
+
 /* One stop of the tour: a heading and what to show under it. */
 struct tour_stop {
 	const char *title;
@@ -266,6 +329,7 @@ static const struct tour_stop tour[] = {
     {"some work", do_work},
     {"the guard-page tour (pw_expect_fault)", guard_tour},
     {"heap growth", grow_heap},
+    {"user mode: ring 3, U/S, SMEP, SMAP", user_mode},
 };
 
 int main(void)
