@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 
 #include "access.h"
+#include "pagewarden/classify.h"
 #include "paging.h"
 #include "paging_arena.h"
 
@@ -135,8 +136,50 @@ Test(paging_access, implicit_supervisor_accesses)
 	cr_expect(r.allowed);
 	r = check(VA, PT_ACC_WRITE, PT_MODE_IMPLICIT, (struct pt_access_ctx){.wp = true});
 	EXPECT_FAULT(r, PT_PF_P | PT_PF_W, PT_WHY_READ_ONLY);
+	r = check(VA, PT_ACC_READ, PT_MODE_IMPLICIT,
+		  (struct pt_access_ctx){.smap = true, .ac = true});
+	EXPECT_FAULT(r, PT_PF_P, PT_WHY_SMAP); /* AC lifts SMAP for explicit accesses only */
 	r = check(VA + 0x1000, PT_ACC_READ, PT_MODE_IMPLICIT, (struct pt_access_ctx){0});
 	EXPECT_FAULT(r, 0, PT_WHY_NOT_PRESENT);
+}
+
+/* The shared classifier (classify.h) takes a protection fault's kind from the model's walk:
+ * user-supervisor, smep, smap, write-protect and nx-exec; without a walk, from the error code
+ * alone; and a walk that now allows the access (the tables changed) leaves it to the code. */
+Test(paging_access, classifier_kinds_from_the_model)
+{
+	struct pt_access_ctx ctx = {.wp = true, .smep = true, .smap = true, .nxe = true};
+	struct pt_access_result w;
+
+	map4k(PT_READ | PT_WRITE); /* supervisor data */
+	cr_assert(pw_pf_walk(&pt, VA, PF_ERR_P | PF_ERR_U, &ctx, &w));
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_U, &w),
+		     PW_FAULT_USER_SUPERVISOR);
+	cr_assert(pw_pf_walk(&pt, VA, PF_ERR_P | PF_ERR_W | PF_ERR_U, &ctx, &w));
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_W | PF_ERR_U, &w),
+		     PW_FAULT_USER_SUPERVISOR, "U/S, not write-protect");
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_W | PF_ERR_U, NULL),
+		     PW_FAULT_WRITE_PROTECT, "without the walk the error code decides");
+	cr_assert(pw_pf_walk(&pt, VA, PF_ERR_P | PF_ERR_ID, &ctx, &w));
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_ID, &w), PW_FAULT_NX_EXEC);
+
+	*pte_at(VA, 1) |= PTE_U;
+	cr_assert(pw_pf_walk(&pt, VA, PF_ERR_P, &ctx, &w));
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P, &w), PW_FAULT_SMAP);
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P, NULL), PW_FAULT_UNMAPPED);
+	cr_assert(pw_pf_walk(&pt, VA, PF_ERR_P | PF_ERR_ID, &ctx, &w));
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_ID, &w), PW_FAULT_NX_EXEC,
+		     "XD wins over SMEP: both refuse, the error code is the same");
+	*pte_at(VA, 1) &= ~PTE_NX;
+	cr_assert(pw_pf_walk(&pt, VA, PF_ERR_P | PF_ERR_ID, &ctx, &w));
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_ID, &w), PW_FAULT_SMEP);
+	ctx.smep = false;
+	cr_assert(pw_pf_walk(&pt, VA, PF_ERR_P | PF_ERR_ID, &ctx, &w));
+	cr_expect(w.allowed);
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_ID, &w), PW_FAULT_NX_EXEC,
+		     "a walk that allows: the error code decides");
+	cr_expect_eq(pw_classify_pf(NULL, 0, VA, PF_ERR_P | PF_ERR_RSVD, &w),
+		     PW_FAULT_RESERVED_BIT);
 }
 
 /* The rights are those of every level together: U/S and R/W cleared at the PML4E hide the page
