@@ -73,13 +73,14 @@ static uint64_t vmmfault_lstar(struct run *r)
 	return ioctl(r->vm->vcpu_fd, KVM_GET_MSRS, m) == 1 ? m->entries[0].data : 0;
 }
 
-/* True if the #PF in tf is PVM's SYSCALL: a user-mode fetch fault at RIP = CR2 = LSTAR (PVM
- * jumps to LSTAR without leaving CPL 3; docs/platforms.md). Then finish the system call as
- * the CPU would have: run LSTAR at CPL 0 (the stub runs there already) with FMASK's flags
- * cleared; the guest's entry reloads its own stack. RCX/R11 are as PVM left them. */
+/* True if the #PF in tf is PVM's SYSCALL: a user-mode fault on a present page at RIP = CR2 =
+ * LSTAR, the fetch of LSTAR (PVM jumps there without leaving CPL 3; docs/platforms.md; I/D is
+ * in the error code only with NXE or SMEP on). Then finish the system call as the CPU would
+ * have: run LSTAR at CPL 0 (the stub runs there already) with FMASK's flags cleared; the
+ * guest's entry reloads its own stack. RCX/R11 are as PVM left them. */
 static bool vmmfault_pvm_syscall(struct run *r, const struct trapstub_frame *tf, uint64_t cr2)
 {
-	const uint64_t want = PF_ERR_P | PF_ERR_U | PF_ERR_ID;
+	const uint64_t want = PF_ERR_P | PF_ERR_U;
 	struct kvm_regs regs;
 
 	if ((tf->error_code & want) != want || (tf->cs & 3) != 3 || tf->rip != cr2 ||
