@@ -1,6 +1,6 @@
 /* Figures that are the same on every KVM: guest instructions and VM exits for a boot of the
  * hello guest to its exit, one caught guard fault (recovered in the guest IDT, reported, and
- * under --faults=vmm) and one campaign experiment (the workload guest from its snapshot point
+ * under --faults=vmm), one pw_user_call round trip to CPL 3 and one campaign experiment (the workload guest from its snapshot point
  * to its outcome). Prints BENCH <name>_insns N and BENCH <name>_exits N; tests/test_counts.c
  * holds them to budgets. How each is measured: tests/count_measure.h.
  *
@@ -60,6 +60,25 @@ static bool measure_fault(const struct cm_paths *p, bool counted, const char *be
 	return true;
 }
 
+/* One iteration of fault_bench's kind under mode, net of the `loop` kind's (a mapped read). */
+static bool measure_iter(const struct cm_paths *p, bool counted, const char *bench,
+			 const char *mode, const char *kind)
+{
+	char why[WHY_MAX] = "";
+	struct cm_count c, loop;
+
+	if (!cm_fault_iter(p, counted ? "--count" : NULL, mode, kind, false, &c, why,
+			   sizeof(why)) ||
+	    !cm_fault_iter(p, counted ? "--count" : NULL, mode, "loop", false, &loop, why,
+			   sizeof(why))) {
+		fprintf(stderr, "bench_counts: %s: %s\n", bench, why);
+		return false;
+	}
+	c = (struct cm_count){.insns = c.insns - loop.insns, .exits = c.exits - loop.exits};
+	print_counts(bench, &c, counted);
+	return true;
+}
+
 int main(void)
 {
 	struct cm_paths p;
@@ -77,6 +96,7 @@ int main(void)
 	     measure_fault(&p, counted, "fault_recovered", "--faults=guest", "recovered") &&
 	     measure_fault(&p, counted, "fault_reported", "--faults=guest", "reported") &&
 	     measure_fault(&p, counted, "fault_vmm", "--faults=vmm", "vmm") &&
+	     measure_iter(&p, counted, "user_call", "--faults=guest", "user-call") &&
 	     measure_run(&p, counted, "campaign_experiment", "workload.elf", true);
 	return ok ? 0 : 1;
 }

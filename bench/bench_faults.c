@@ -32,6 +32,8 @@
  *   fault_vmm_us        the same probe under --faults=vmm: the VMM's stub exits, the VMM
  *                       classifies and unwinds (KVM_GET_REGS/SREGS, KVM_SET_REGS)
  *   pio_exit_us         one PW_HC_CHECKPOINT outl: an exit the VMM answers at once
+ *   user_call_us        pw_user_call of a function returning its argument: SYSRET to CPL 3 and
+ *                       SYSCALL back (against pio_exit_us: a ring round trip without an exit)
  *   fault_guest_ratio   recovered / bare
  *   fault_report_ratio  reported / (bare + pio)
  * -q keeps the VMM from writing a line per recovered fault; nothing else changes with it.
@@ -64,7 +66,18 @@
 #define BENCH_OUT_MAX	       4096
 #define BENCH_TSC_CALIBRATE_US 50000.0
 
-enum bench_kind { K_LOOP, K_PROBE, K_BARE, K_RECOVERED, K_HEAP, K_REPORTED, K_VMM, K_PIO, K_COUNT };
+enum bench_kind {
+	K_LOOP,
+	K_PROBE,
+	K_BARE,
+	K_RECOVERED,
+	K_HEAP,
+	K_REPORTED,
+	K_VMM,
+	K_PIO,
+	K_USER,
+	K_COUNT
+};
 
 /* A kind as the guest names it, the --faults mode it runs under, and the most iterations the
  * guest takes for it. */
@@ -81,6 +94,7 @@ static const struct bench_spec {
     [K_REPORTED] = {"reported", "--faults=guest", BENCH_MAX_REPORTS},
     [K_VMM] = {"vmm", "--faults=vmm", BENCH_MAX_REPORTS},
     [K_PIO] = {"pio", "--faults=guest", BENCH_MAX_ITERS},
+    [K_USER] = {"user-call", "--faults=guest", BENCH_MAX_ITERS},
 };
 
 /* What every run needs. */
@@ -324,6 +338,7 @@ static int bench_print(const double med[K_COUNT])
 	printf("BENCH fault_reported_us %.2f us%s\n", net[K_REPORTED], bench_wall_note());
 	printf("BENCH fault_vmm_us %.2f us%s\n", net[K_VMM], bench_wall_note());
 	printf("BENCH pio_exit_us %.2f us%s\n", net[K_PIO], bench_wall_note());
+	printf("BENCH user_call_us %.2f us%s\n", net[K_USER], bench_wall_note());
 	printf("BENCH fault_guest_ratio %.2f x%s\n", net[K_RECOVERED] / net[K_BARE],
 	       bench_wall_note());
 	printf("BENCH fault_report_ratio %.2f x%s\n", net[K_REPORTED] / (net[K_BARE] + net[K_PIO]),

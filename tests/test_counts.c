@@ -19,6 +19,8 @@
 #define BUDGET_RECOVERED_EXITS 0
 #define BUDGET_REPORTED_EXITS  1 /* exactly: the report */
 #define BUDGET_VMM_EXITS       2 /* --faults=vmm: the VMM's stub exits, the VMM unwinds */
+#define BUDGET_USER_CALL_INSNS 60 /* pw_user_call round trip (PVM's SYSCALL #PF included) */
+#define BUDGET_USER_CALL_EXITS 0  /* --faults=guest: ring changes never exit */
 
 /* The bare kind's #PF handler is 4 instructions (movq, movl, addq, iretq) and replaces the one
  * read (not retired: it faulted) of the loop kind: an iteration is exactly 3 more. */
@@ -109,6 +111,42 @@ Test(counts, vmm_fault_within_budget)
 	c = fault_cost("--faults=vmm", "vmm", NULL);
 	cr_expect_leq(c.exits, BUDGET_VMM_EXITS, "%" PRIu64 " exits", c.exits);
 	cr_expect_geq(c.exits, 1, "the VMM catches it: its stub exits");
+}
+
+/* One pw_user_call round trip (fault_bench's user-call kind, net of its loop): SYSRET to CPL 3
+ * and SYSCALL back, without an exit. */
+static struct cm_count user_call_cost(const char *count)
+{
+	char why[WHY_MAX] = "";
+	struct cm_count c, loop;
+
+	cr_assert(cm_fault_iter(&paths, count, "--faults=guest", "user-call", true, &c, why,
+				sizeof(why)),
+		  "%s", why);
+	cr_assert(cm_fault_iter(&paths, count, "--faults=guest", "loop", true, &loop, why,
+				sizeof(why)),
+		  "%s", why);
+	return (struct cm_count){.insns = c.insns - loop.insns, .exits = c.exits - loop.exits};
+}
+
+Test(counts, user_call_within_budget)
+{
+	struct cm_count c;
+
+	need_counts(true);
+	c = user_call_cost("--count");
+	cr_log_info("user call: %" PRIu64 " instructions, %" PRIu64 " exits", c.insns, c.exits);
+	cr_expect_leq(c.insns, BUDGET_USER_CALL_INSNS, "%" PRIu64 " instructions", c.insns);
+	cr_expect_eq(c.exits, BUDGET_USER_CALL_EXITS, "%" PRIu64 " exits", c.exits);
+}
+
+Test(counts, user_call_makes_no_exit)
+{
+	struct cm_count c;
+
+	need_counts(false);
+	c = user_call_cost(NULL);
+	cr_expect_eq(c.exits, BUDGET_USER_CALL_EXITS, "%" PRIu64 " exits", c.exits);
 }
 
 /* The counter against a known answer, through an exception handler and its iretq. */

@@ -148,6 +148,22 @@ Test(fault_bench, pio_is_one_checkpoint_exit_per_iteration)
 	proc_result_free(&fr.r);
 }
 
+/* A user call neither faults nor exits, in either mode: PVM's SYSCALL fault (docs/platforms.md)
+ * is finished by the runtime or the VMM and never reported. */
+Test(fault_bench, user_call_is_neither_a_fault_nor_a_report)
+{
+	struct frun g = bench_guest("--faults=guest", "user-call", ITERS);
+	struct frun v = bench_guest("--faults=vmm", "user-call", ITERS);
+
+	assert_result(&g, "user-call");
+	assert_null_faults(&g, 0, "");
+	assert_checkpoints(&g, 0);
+	assert_result(&v, "user-call");
+	assert_null_faults(&v, 0, "");
+	proc_result_free(&g.r);
+	proc_result_free(&v.r);
+}
+
 /* Assert the guest refused its arguments with status 2 and said why (needle). */
 static void assert_refused(const struct frun *fr, const char *needle)
 {

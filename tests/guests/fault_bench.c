@@ -16,9 +16,13 @@
  *   reported   pw_probe_read(0x10), reports on: as recovered, plus one PW_HC_FAULT exit.
  *   vmm        pw_probe_read(0x10) under --faults=vmm: the VMM's stub exits, the VMM unwinds.
  *   pio        one PW_HC_CHECKPOINT outl: a port-I/O exit, no fault.
+ *   user-call  pw_user_call of a function that returns its argument: SYSRET to CPL 3 and
+ *              SYSCALL back, no fault (on PVM, whose SYSCALL stays at CPL 3, one #PF the
+ *              runtime turns into the system call: docs/platforms.md).
  */
 #include <pagewarden/guest.h>
 #include <pagewarden/live_pt.h>
+#include <pagewarden/user.h>
 
 #define VECTOR_PF     14
 #define GUARD_ADDR    0x10 /* in the null guard page: a not-present read, kind "null" */
@@ -76,10 +80,12 @@ enum fb_kind_id {
 	FB_REPORTED,
 	FB_VMM,
 	FB_PIO,
+	FB_USER,
 	FB_KINDS
 };
 
 static bool fb_pio(uint64_t addr, struct pw_fault *f);
+static bool fb_user(uint64_t addr, struct pw_fault *f);
 
 static const struct fb_kind fb_kinds[FB_KINDS] = {
     [FB_LOOP] = {"loop", fb_touch, ANY_MODE, false, false, false},
@@ -90,6 +96,7 @@ static const struct fb_kind fb_kinds[FB_KINDS] = {
     [FB_REPORTED] = {"reported", pw_probe_read, PW_FAULTS_GUEST, true, true, true},
     [FB_VMM] = {"vmm", pw_probe_read, PW_FAULTS_VMM, true, true, true},
     [FB_PIO] = {"pio", fb_pio, ANY_MODE, true, false, false},
+    [FB_USER] = {"user-call", fb_user, ANY_MODE, false, false, false},
 };
 
 static struct pw_hc_checkpoint fb_checkpoint = {.id = CHECKPOINT_ID};
@@ -103,6 +110,19 @@ static bool fb_pio(uint64_t addr, struct pw_fault *f)
 	(void)f;
 	pw_hypercall(PW_HC_CHECKPOINT, (uint64_t)(uintptr_t)&fb_checkpoint);
 	return true;
+}
+
+/* At CPL 3: give x back. */
+PW_USER_TEXT static long fb_user_echo(long x)
+{
+	return x;
+}
+
+/* One round trip to CPL 3 and back; false (no fault), like a read of a mapped byte. */
+static bool fb_user(uint64_t addr, struct pw_fault *f)
+{
+	(void)f;
+	return pw_user_call(fb_user_echo, (long)addr) != (long)addr;
 }
 
 /* Run op on addr, addr + stride, ... n times; returns how many calls returned true. Not inlined,
