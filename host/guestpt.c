@@ -105,10 +105,11 @@ enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
 }
 
 const struct pt_access_result *guest_pt_pf_walk(struct guest_pt *g, uint64_t cr3, uint64_t cr0,
-						uint64_t cr4, uint64_t efer, uint64_t gva,
-						uint64_t err, struct pt_access_result *res)
+						uint64_t cr4, uint64_t efer, uint64_t rflags,
+						uint64_t gva, uint64_t err,
+						struct pt_access_result *res)
 {
-	struct pt_access_ctx ctx = pt_access_ctx_of(cr0, cr4, efer, 0);
+	struct pt_access_ctx ctx = pt_access_ctx_of(cr0, cr4, efer, rflags);
 
 	return pw_pf_walk(guest_pt_at(g, cr3), gva, err, &ctx, res) ? res : NULL;
 }

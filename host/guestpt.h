@@ -36,11 +36,14 @@ bool guest_pt_translate(struct guest_pt *g, uint64_t cr3, uint64_t va, uint64_t 
 const struct pt *guest_pt_at(struct guest_pt *g, uint64_t cr3);
 
 /* The permission model's verdict (pw_pf_walk, classify.h) on the access a #PF with error code
- * err at gva describes, through the tables at cr3 under the control registers cr0, cr4, efer.
- * res if the walk could be made, else NULL (no layout, or a table outside guest RAM). */
+ * err at gva describes, through the tables at cr3 under the control registers cr0, cr4, efer
+ * and the faulting context's rflags (EFLAGS.AC). res if the walk could be made, else NULL (no
+ * layout). A table outside guest RAM reads as empty: the walk then says not present, and the
+ * classifier falls back to the error code. */
 const struct pt_access_result *guest_pt_pf_walk(struct guest_pt *g, uint64_t cr3, uint64_t cr0,
-						uint64_t cr4, uint64_t efer, uint64_t gva,
-						uint64_t err, struct pt_access_result *res);
+						uint64_t cr4, uint64_t efer, uint64_t rflags,
+						uint64_t gva, uint64_t err,
+						struct pt_access_result *res);
 
 /* The entry mapping va in the tables at cr3, at the deepest level they have (*level), without
  * allocating; NULL if the walk leaves guest RAM. */

@@ -127,18 +127,21 @@ static enum hc_result hc_exit(struct run *r, uint32_t arg)
 
 /* Kind of the fault hf reports with kind 0 (the runtime's fast path left it to us): the shared
  * classifier over the regions the boot info carries. A protection #PF also gets the model's
- * walk, which needs the control registers: the one case that reads the vCPU's sregs. */
+ * walk, which needs the control registers: the one case that reads the vCPU's sregs. EFLAGS.AC
+ * is the vCPU's now: the fast path reports before it touches the flags, and exception delivery
+ * keeps AC, so it is the faulting context's. */
 static unsigned hc_classify(struct run *r, const struct pw_hc_fault *hf)
 {
 	const struct layout *l = r->layout;
 	struct pt_access_result walk;
 	const struct pt_access_result *w = NULL;
 	const struct kvm_sregs *s;
+	const struct kvm_regs *regs;
 
 	if (hf->vector == 14 && (hf->error_code & PF_ERR_P) && !(hf->error_code & PF_ERR_RSVD) &&
-	    (s = run_sregs(r)) != NULL)
-		w = guest_pt_pf_walk(&r->gpt, s->cr3, s->cr0, s->cr4, s->efer, hf->gva,
-				     hf->error_code, &walk);
+	    (s = run_sregs(r)) != NULL && (regs = run_regs(r)) != NULL)
+		w = guest_pt_pf_walk(&r->gpt, s->cr3, s->cr0, s->cr4, s->efer, regs->rflags,
+				     hf->gva, hf->error_code, &walk);
 	return pw_classify(l ? l->regions : NULL, l ? l->nregions : 0, hf->vector, hf->gva,
 			   hf->error_code, w);
 }

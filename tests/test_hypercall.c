@@ -390,7 +390,7 @@ Test(hypercall, recovery_struct_is_checked_and_kept)
 	cr_assert_eq(call(PW_HC_RECOVERY, ARG_GPA), HC_RESUME);
 	cr_assert_eq(run.recovery_gpa, ARG_GPA);
 	expect_bad(call(PW_HC_RECOVERY, RAM - 8),
-		   "bad hypercall recovery (port 0x506): struct at 0x3ffff8 (112 bytes) is "
+		   "bad hypercall recovery (port 0x506): struct at 0x3ffff8 (120 bytes) is "
 		   "outside guest RAM, at RIP 0x0");
 }
 

@@ -56,6 +56,14 @@ Test(user_mode, every_case_recovers_in_both_modes)
 		cr_assert(strstr(fr.r.out, "user null kind=null err=0x4 cr2=0x8 ok"));
 		cr_assert_null(strstr(fr.r.out, "MISMATCH"), "%s", fr.r.out);
 		cr_assert(strstr(fr.r.out, "user done, 0 mismatches"));
+		cr_assert(strstr(fr.r.out, "user flags after the fault: AC|NT = 0x0 ok"),
+			  "a CPL-3 fault handed user flags to ring 0:\n%s", fr.r.out);
+		/* heap growth from CPL 3 returns there (in vmm mode through the stubs' iretq
+		 * tail), and the retry is refused: the heap is supervisor-only */
+		cr_assert(strstr(fr.r.out, "user read-heap kind=user-supervisor err=0x5"), "%s",
+			  fr.r.out);
+		cr_assert_not_null(find_kind(&fr, "heap-grow"), "%s: no heap growth\n%s", modes[m],
+				   fr.r.out);
 		/* the VMM's report names the same kinds, all recovered, caught by the mode's catcher */
 		f = find_kind(&fr, "user-supervisor");
 		cr_assert_not_null(f, "%s: no user-supervisor fault in the report\n%s", modes[m],
@@ -75,6 +83,11 @@ Test(user_mode, every_case_recovers_in_both_modes)
 			cr_assert_not_null(f, "%s: no smap fault\n%s", modes[m], fr.r.out);
 			cr_assert_eq(f->error_code, PF_ERR_P);
 			cr_assert(strstr(fr.r.out, "user smap-ac kind=none"), "AC=1 lifts SMAP");
+			/* the same P|W fault is smap with AC = 0 and write-protect with AC = 1 */
+			cr_assert(strstr(fr.r.out, "user write-user-text-ac kind=write-protect err=0x3"),
+				  "%s", fr.r.out);
+			cr_assert(strstr(fr.r.out, "user write-user-text kind=smap err=0x3"), "%s",
+				  fr.r.out);
 		}
 		proc_result_free(&fr.r);
 	}
@@ -131,4 +144,23 @@ Test(user_mode, smep)
 Test(user_mode, smap)
 {
 	crash_case("smap", "smap", PF_ERR_P, 1);
+}
+
+/* --protect-pt makes the tables read-only, so user mode cannot mark pages user-accessible: the
+ * runtime says so in a panic, and the demo skips its user-mode stop. */
+Test(user_mode, protect_pt_is_refused_clearly)
+{
+	struct proc_result r = vmm_run("-q", "--protect-pt", guest("user_mode.elf"), NULL);
+	struct proc_result d = vmm_run("-q", "--protect-pt", "--faults=vmm", repo_file("guest.bin"),
+				       NULL);
+
+	cr_assert_eq(r.status, PW_STATUS_CRASH, "status %d\n%s", r.status, r.err);
+	cr_assert(strstr(r.err, "guest panic at guest/lib/user.c:") &&
+		      strstr(r.err, "which --protect-pt puts in a read-only memslot"),
+		  "%s", r.err);
+	cr_assert_eq(d.status, 0, "the demo under --protect-pt: status %d\n%s", d.status, d.err);
+	cr_assert(strstr(d.out, "  skipped: --protect-pt makes the page tables read-only"), "%s",
+		  d.out);
+	proc_result_free(&r);
+	proc_result_free(&d);
 }

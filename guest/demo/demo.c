@@ -284,7 +284,7 @@ static bool user_probe_read(uint64_t addr, struct pw_fault *f)
  * (SMEP), a kernel read of user data (SMAP); and the same read allowed with EFLAGS.AC. */
 static void user_mode(void)
 {
-	unsigned on = pw_user_init();
+	unsigned on;
 	uint64_t kernel_data = (uint64_t)(uintptr_t)demo_name;
 	uint64_t user_text = (uint64_t)(uintptr_t)user_add;
 	uint64_t user_data = (uint64_t)(uintptr_t)&user_counter;
@@ -297,6 +297,12 @@ static void user_mode(void)
 	struct pw_fault f;
 	bool faulted;
 
+	if (pw_boot_info()->features & PW_BOOT_F_PROTECT_PT) {
+		printf("  skipped: --protect-pt makes the page tables read-only, and user mode must "
+		       "mark pages user-accessible\n");
+		return;
+	}
+	on = pw_user_init();
 	printf("  SMEP %s, SMAP %s; user stack and PW_USER_TEXT/PW_USER_DATA pages are U\n",
 	       on & PW_USER_SMEP ? "on" : "not supported", on & PW_USER_SMAP ? "on" : "not supported");
 	printf("  user_add(41) at CPL 3 returned %ld\n", pw_user_call(user_add, 41));

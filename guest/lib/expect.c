@@ -31,8 +31,10 @@ static unsigned recovered_kind(const struct pw_recovery *r)
 
 	if (r->kind != PW_FAULT_NONE)
 		return (unsigned)r->kind;
+	/* AC as the armer had it: the fast path keeps no flags of the fault's own */
 	return pw_classify(bi->regions, bi->nregions, (unsigned)r->vector, r->cr2, r->error_code,
-			   r->vector == 14 ? pw_fault_walk(r->cr2, r->error_code, &walk) : NULL);
+			   r->vector == 14 ? pw_fault_walk(r->cr2, r->error_code, r->rflags, &walk)
+					   : NULL);
 }
 
 /* Describe in *f (if not NULL) the outcome of the last run of the recovery record. */

@@ -59,23 +59,39 @@ __attribute__((noreturn)) static void stop_hard(void)
 		__asm__ volatile("cli; lidt %0; ud2" : : "m"(no_idt));
 }
 
-const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err,
+/* A table frame for the classifier's walk: identity below RAM's end, NULL outside RAM (a
+ * corrupted entry's address, as fault injection makes), which pt_check_access reports as a
+ * walk it cannot make instead of faulting in the handler. */
+static void *walk_frame(void *ctx, uint64_t pa)
+{
+	uint64_t ram = pw_boot_info()->mem_size;
+
+	(void)ctx;
+	return pa < ram && ram - pa >= PW_PAGE_SIZE ? (void *)(uintptr_t)pa : NULL;
+}
+
+static const struct pt_handler walk_handler = {.phys_to_virt = walk_frame};
+
+const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err, uint64_t rflags,
 					     struct pt_access_result *res)
 {
+	const struct pw_boot_info *bi = pw_boot_info();
 	struct pt_access_ctx ctx;
-	struct pt cur;
+	/* read-only: the tables CR3 points at now, whatever pw_live_pt is attached to */
+	struct pt cur = {.root = pw_read_cr3() & PTE_ADDR_MASK_4K,
+			 .h = &walk_handler,
+			 .maxphyaddr = bi->maxphyaddr,
+			 .features = bi->features & PW_BOOT_F_1G_PAGES ? PT_FEAT_1G : 0};
 
 	if (!(err & PF_ERR_P) || (err & PF_ERR_RSVD))
 		return NULL;
-	ctx = pt_access_ctx_of(pw_read_cr0(), pw_read_cr4(), pw_rdmsr(PW_MSR_EFER), 0);
-	cur = *pw_live_pt();
-	cur.root = pw_read_cr3() & PTE_ADDR_MASK_4K; /* the tables in use, if the guest switched */
+	ctx = pt_access_ctx_of(pw_read_cr0(), pw_read_cr4(), pw_rdmsr(PW_MSR_EFER), rflags);
 	return pw_pf_walk(&cur, cr2, err, &ctx, res) ? res : NULL;
 }
 
 /* Kind of a #PF with the shared classifier (classify.h). With use_layout false (nested faults)
  * neither the boot info nor the tables are read, as they may be what faulted. */
-static unsigned classify_pf(uint64_t cr2, uint64_t err, bool use_layout)
+static unsigned classify_pf(uint64_t cr2, uint64_t err, uint64_t rflags, bool use_layout)
 {
 	const struct pw_boot_info *bi = use_layout ? pw_boot_info() : NULL;
 	struct pt_access_result walk;
@@ -86,7 +102,8 @@ static unsigned classify_pf(uint64_t cr2, uint64_t err, bool use_layout)
 	pw_trap_fast_init();
 	if (pw_pf_is_heap_grow(pw_heap_start, pw_heap_size, cr2, err))
 		return PW_FAULT_HEAP_GROW;
-	return pw_classify_pf(bi->regions, bi->nregions, cr2, err, pw_fault_walk(cr2, err, &walk));
+	return pw_classify_pf(bi->regions, bi->nregions, cr2, err,
+			      pw_fault_walk(cr2, err, rflags, &walk));
 }
 
 /* Describe the exception in tf. */
@@ -96,7 +113,7 @@ static struct fault classify(const struct pw_trap_frame *tf, bool use_layout)
 
 	if (tf->vector == VECTOR_PF) {
 		f.cr2 = pw_read_cr2();
-		f.kind = classify_pf(f.cr2, tf->error_code, use_layout);
+		f.kind = classify_pf(f.cr2, tf->error_code, tf->rflags, use_layout);
 	}
 	return f;
 }

@@ -8,8 +8,10 @@
 
 /* Store the resume context in the struct pw_recovery at RDI: RSP as it is at the macro (pointing
  * at the caller's return address, so resuming there with RAX = 1 returns 1 from the call), the
- * callee-saved registers, and resume as the RIP. Clobbers RAX. */
+ * callee-saved registers, RFLAGS, and resume as the RIP. Clobbers RAX. */
 .macro SAVE_CONTEXT resume
+	pushfq
+	popq PW_RECOVERY_RFLAGS(%rdi)
 	movq %rsp, PW_RECOVERY_RSP(%rdi)
 	movq %rbx, PW_RECOVERY_RBX(%rdi)
 	movq %rbp, PW_RECOVERY_RBP(%rdi)

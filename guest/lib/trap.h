@@ -21,6 +21,7 @@
 #define PW_RECOVERY_CR2	      88
 #define PW_RECOVERY_FAULT_RIP 96
 #define PW_RECOVERY_KIND      104
+#define PW_RECOVERY_RFLAGS    112
 
 /* struct pw_hc_fault offsets and its port, for the fast path's report in traps.S. */
 #define PW_HC_FAULT_VECTOR 4
@@ -75,6 +76,7 @@ _Static_assert(offsetof(struct pw_recovery, error_code) == PW_RECOVERY_ERROR, "t
 _Static_assert(offsetof(struct pw_recovery, cr2) == PW_RECOVERY_CR2, "traps.S offsets");
 _Static_assert(offsetof(struct pw_recovery, fault_rip) == PW_RECOVERY_FAULT_RIP, "traps.S offsets");
 _Static_assert(offsetof(struct pw_recovery, kind) == PW_RECOVERY_KIND, "traps.S offsets");
+_Static_assert(offsetof(struct pw_recovery, rflags) == PW_RECOVERY_RFLAGS, "recovery.S offsets");
 _Static_assert(offsetof(struct pw_hc_fault, vector) == PW_HC_FAULT_VECTOR, "traps.S offsets");
 _Static_assert(offsetof(struct pw_hc_fault, error_code) == PW_HC_FAULT_ERROR, "traps.S offsets");
 _Static_assert(offsetof(struct pw_hc_fault, gva) == PW_HC_FAULT_GVA, "traps.S offsets");
@@ -93,9 +95,10 @@ _Static_assert(PW_PORT(PW_HC_FAULT) == PW_TRAP_FAULT_PORT, "traps.S's report por
 extern struct pw_recovery pw_recovery_record; /* expect.c: the one recovery record */
 
 /* The permission model's verdict on the access of a protection #PF (err has P and not RSVD) at
- * cr2, through the live tables under the control registers now: res, or NULL when err is not a
- * protection fault or the walk cannot be made. */
-const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err,
+ * cr2, through the tables CR3 points at, under the control registers now and the faulting
+ * context's rflags (for EFLAGS.AC): res, or NULL when err is not a protection fault or the walk
+ * cannot be made (a table outside RAM). */
+const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err, uint64_t rflags,
 					     struct pt_access_result *res);
 extern bool pw_reports_on;		      /* fault.c: pw_fault_reports */
 extern unsigned pw_trap_depth;		      /* fault.c: handlers running right now */

@@ -76,8 +76,8 @@ STUB_NOERR 31
 
 /* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
  * fault in pw_recovery_record, disarm it, report it if reports are on (one exit), and resume at
- * its recovery point with its callee-saved registers and RSP, the interrupted RFLAGS with DF
- * clear, as pw_recovery_run's contract says (the recovery points set RAX = 1 themselves),
+ * its recovery point with its callee-saved registers, RSP and RFLAGS as they were when it was
+ * armed, DF cleared, as pw_recovery_run's contract says (the recovery points set RAX = 1 themselves),
  * without saving the GPRs or entering C. This is the runtime's one unwinder. Anything else goes
  * to trap_full with every register intact.
  *
@@ -124,6 +124,8 @@ trap_pf_user:
 	cmpq %rax, TF_RIP+8(%rsp)
 	popq %rax
 	jne trap_pf_kernel
+	pushq $0x2				/* SYSCALL's FMASK: no user AC, TF, DF, NT */
+	popfq
 	jmp *pw_user_syscall_rip(%rip)
 
 trap_common:
@@ -144,7 +146,7 @@ trap_fast_unwind:
 	cmpb $0, pw_reports_on(%rip)
 	jne trap_fast_report_it
 trap_fast_resume:
-	pushq FAST(TF_RFLAGS)(%rsp)
+	pushq REC(RFLAGS)			/* the armer's flags: never a user fault's */
 	popfq
 	cld
 	movq REC(RBX), %rbx

@@ -90,6 +90,9 @@ unsigned pw_user_init(void)
 
 	if (user_ready)
 		return user_features;
+	if (pw_boot_info()->features & PW_BOOT_F_PROTECT_PT)
+		panic("user mode makes pages user-accessible in the page tables, which --protect-pt "
+		      "puts in a read-only memslot");
 	stack = pw_region_find(PW_REGION_USER_STACK);
 	if (!stack)
 		panic("no user stack in the boot info (a VMM older than user mode?)");

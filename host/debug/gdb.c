@@ -21,6 +21,7 @@
 #include "report.h"
 #include "status.h"
 #include "steplock.h"
+#include "vmmfault.h"
 #include "trapstubs.h"
 
 #define GDB_SIGINT  2
@@ -523,6 +524,7 @@ static void gdb_load_regs(struct gdb_stub *g, const struct trapstub_frame *f)
 		g->rf.regs.rflags = f->rflags;
 		g->rf.regs.rax = f->rax;
 		g->rf.regs.rdx = f->rdx;
+		g->frame_cs = f->cs;
 	}
 }
 
@@ -588,6 +590,11 @@ static void gdb_detach(struct gdb_stub *g)
  * out of the stub; true if it did. */
 static bool gdb_undeliver(struct gdb_stub *g)
 {
+	if (g->frame_cs & 3) { /* only an iretq returns to CPL 3: deliver it instead */
+		run_note(g->r, "gdb: an exception at CPL 3 cannot be left undelivered; delivering "
+			       "it");
+		return false;
+	}
 	if (!run_set_regs(g->r, &g->rf.regs))
 		return false;
 	g->rf.dirty &= ~GDB_DIRTY_REGS;
@@ -687,8 +694,10 @@ static void gdb_exception(struct gdb_stub *g, unsigned vector)
 		gdb_stop(g, GDB_SIGSEGV, "", NULL, 0);
 		return;
 	}
-	if (vector == 1 || gdb_is_heap_grow(g, vector, &f))
-		return;
+	if (vector == 1 || gdb_is_heap_grow(g, vector, &f) ||
+	    (vector == 14 && run_sregs(g->r) &&
+	     vmmfault_is_pvm_syscall(g->r, &f, run_sregs(g->r)->cr2)))
+		return; /* routine: heap growth, or PVM's SYSCALL finishing (docs/platforms.md) */
 	g->stub_lo = regs->rip & ~(uint64_t)(STUB_WINDOW - 1);
 	g->stub_hi = g->stub_lo + STUB_WINDOW;
 	gdb_stop(g, gdb_signal(vector), "", &f, vector);

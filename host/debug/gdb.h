@@ -81,6 +81,7 @@ struct gdb_stub {
 	struct gdb_regfile rf;
 	bool frame_view;		/* at an exception stop: rf shows the interrupted context */
 	bool undelivered;		/* ... which gdb resumed without its signal: not delivered */
+	uint64_t frame_cs;		/* ... and its CS (RPL 3: a fault in user mode) */
 	uint64_t frame_gpa;		/* where the stub frame is (the vCPU's RSP, translated) */
 	unsigned frame_vector;
 	struct kvm_regs frame_regs;	/* the vCPU's registers at the stop */

@@ -73,18 +73,22 @@ static uint64_t vmmfault_lstar(struct run *r)
 	return ioctl(r->vm->vcpu_fd, KVM_GET_MSRS, m) == 1 ? m->entries[0].data : 0;
 }
 
-/* True if the #PF in tf is PVM's SYSCALL: a user-mode fault on a present page at RIP = CR2 =
- * LSTAR, the fetch of LSTAR (PVM jumps there without leaving CPL 3; docs/platforms.md; I/D is
- * in the error code only with NXE or SMEP on). Then finish the system call as the CPU would
- * have: run LSTAR at CPL 0 (the stub runs there already) with FMASK's flags cleared; the
- * guest's entry reloads its own stack. RCX/R11 are as PVM left them. */
-static bool vmmfault_pvm_syscall(struct run *r, const struct trapstub_frame *tf, uint64_t cr2)
+bool vmmfault_is_pvm_syscall(struct run *r, const struct trapstub_frame *tf, uint64_t cr2)
 {
 	const uint64_t want = PF_ERR_P | PF_ERR_U;
+
+	return (tf->error_code & want) == want && (tf->cs & 3) == 3 && tf->rip == cr2 &&
+	       vmmfault_lstar(r) == cr2;
+}
+
+/* If the #PF in tf is PVM's SYSCALL (vmmfault_is_pvm_syscall), finish the system call as the
+ * CPU would have: run LSTAR at CPL 0 (the stub runs there already) with FMASK's flags cleared;
+ * the guest's entry reloads its own stack. RCX/R11 are as PVM left them. True if it did. */
+static bool vmmfault_pvm_syscall(struct run *r, const struct trapstub_frame *tf, uint64_t cr2)
+{
 	struct kvm_regs regs;
 
-	if ((tf->error_code & want) != want || (tf->cs & 3) != 3 || tf->rip != cr2 ||
-	    vmmfault_lstar(r) != cr2)
+	if (!vmmfault_is_pvm_syscall(r, tf, cr2))
 		return false;
 	regs = *run_regs(r);
 	regs.rip = cr2;
@@ -96,8 +100,7 @@ static bool vmmfault_pvm_syscall(struct run *r, const struct trapstub_frame *tf,
 
 /* If the guest armed its struct pw_recovery: record f in it, disarm it and resume where
  * pw_expect_fault returns true (callee-saved registers reloaded, RAX = 1). */
-static bool vmmfault_recover(struct run *r, const struct trapstub_frame *tf,
-			     const struct fault_record *f)
+static bool vmmfault_recover(struct run *r, const struct fault_record *f)
 {
 	struct pw_recovery *rec =
 	    r->recovery_gpa ? gpa_to_host(r->mem, r->recovery_gpa, sizeof(*rec)) : NULL;
@@ -122,8 +125,9 @@ static bool vmmfault_recover(struct run *r, const struct trapstub_frame *tf,
 	regs.r14 = rec->r14;
 	regs.r15 = rec->r15;
 	regs.rax = 1;
-	/* fn may have faulted with DF set; C code after pw_expect_fault needs it clear */
-	regs.rflags = tf->rflags & ~RFLAGS_DF;
+	/* the armer's flags, never a CPL-3 fault's (AC, TF, NT); DF clear for the C code after
+	 * pw_expect_fault */
+	regs.rflags = (rec->rflags & ~RFLAGS_DF) | 0x2;
 	return run_set_regs(r, &regs);
 }
 
@@ -209,14 +213,14 @@ enum hc_result vmmfault_trap(struct run *r, unsigned vector)
 	if (vector == VECTOR_PF && vmmfault_pvm_syscall(r, &tf, s->cr2))
 		return HC_RESUME;
 	if (vector == VECTOR_PF)
-		w = guest_pt_pf_walk(&r->gpt, s->cr3, s->cr0, s->cr4, s->efer, f.gva, f.error_code,
-				     &walk);
+		w = guest_pt_pf_walk(&r->gpt, s->cr3, s->cr0, s->cr4, s->efer, tf.rflags, f.gva,
+				     f.error_code, &walk);
 	f.kind = pw_classify(l->regions, l->nregions, vector, f.gva, f.error_code, w);
 	if (vector == VECTOR_PF)
 		f.gpa_valid = guest_pt_translate(&r->gpt, s->cr3, f.gva, &f.gpa);
 	if (f.kind == PW_FAULT_HEAP_GROW)
 		return vmmfault_heap(r, &tf, &f, s->cr3);
-	if (vector != 8 && vmmfault_recover(r, &tf, &f)) {
+	if (vector != 8 && vmmfault_recover(r, &f)) {
 		f.recovered = true;
 		fault_list_append(&r->faults, &f);
 		vmmfault_note(r, &f);

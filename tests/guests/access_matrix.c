@@ -10,7 +10,8 @@
  * (exactly one combination, as a mismatch line prints it), model-bug=wp (feed the model the
  * wrong CR0.WP: the matrix must notice), quirk=rsvd-without-p (accept a reserved-bit #PF
  * without P, as QEMU's emulation gives; counted and printed). Output: a mismatch line per mismatch (the first 40),
- * then "access matrix: ... N combinations, M mismatches". Exit 0 only if M = 0.
+ * then "access matrix: ... N combinations, M mismatches". Exit 0 only if M = 0; 1 with
+ * mismatches; 2 for a combo= this CPU cannot run.
  *
  * The mapping lives in PML4 slot 255 of private tables. The run switches to them: an identity
  * map of RAM with no XD bit anywhere (so EFER.NXE can be cleared), all supervisor but the
@@ -453,6 +454,15 @@ int main(void)
 	if (combo != ~0ull) {
 		uint32_t c = (uint32_t)combo;
 
+		if (combo >> 26 || C_LEAF(c) == 0 || (C_LEAF(c) == 3 && !has_1g) ||
+		    C_KIND(c) >= PT_ACC_KIND_COUNT || (C_CTX(c, X_SMEP) && !has_smep) ||
+		    (C_CTX(c, X_SMAP) && !has_smap)) {
+			printf("access matrix: combo=0x%lx is not a combination this CPU can run "
+			       "(leaf 1-3, 3 only with 1 GiB pages; kind 0-2; SMEP/SMAP only where "
+			       "the CPU has them)\n",
+			       combo);
+			return 2;
+		}
 		ctx_apply(c);
 		combo_run(c);
 		n = 1;

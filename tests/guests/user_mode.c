@@ -44,6 +44,20 @@ PW_USER_TEXT static long user_recurse(long n)
 
 static volatile long sink;
 
+/* Sets AC and NT in its own flags (popf may at CPL 3), then reads addr: a fault there must not
+ * hand those flags to ring 0. */
+PW_USER_TEXT static long user_flags_then_read(long addr)
+{
+	__asm__ volatile("pushfq; orq $0x44000, (%%rsp); popfq" : : : "memory", "cc");
+	return *(volatile uint64_t *)addr;
+}
+
+/* A supervisor write of addr that leaves it unchanged (a locked or of 0: a write access). */
+static void write_kernel(void *addr)
+{
+	__asm__ volatile("lock orb $0, (%0)" : : "r"(addr) : "memory");
+}
+
 /* A user page's function called from supervisor code: SMEP refuses the fetch. */
 static __attribute__((noinline)) void call_user_text(void *fn)
 {
@@ -146,6 +160,7 @@ int main(void)
 	uint64_t secret = (uint64_t)(uintptr_t)&kernel_secret;
 	uint64_t uval = (uint64_t)(uintptr_t)&user_value;
 	uint64_t utext = (uint64_t)(uintptr_t)user_add_one;
+	uint64_t heap = pw_boot_info()->heap_start + 5 * PW_PAGE_SIZE;
 	long r;
 
 	printf("user smep=%d smap=%d\n", (features & PW_USER_SMEP) != 0,
@@ -176,6 +191,24 @@ int main(void)
 		pw_user_access_begin();
 		kernel_case("smap-ac", read_user_data, &user_value, PW_FAULT_NONE, 0, 0);
 		pw_user_access_end();
+	}
+	/* a CPL-3 fault with AC and NT set in the user's flags: ring 0 resumes with its own */
+	user_case("flags-then-read-kernel", user_flags_then_read, secret, PW_FAULT_USER_SUPERVISOR,
+		  PF_ERR_P | PF_ERR_U, secret);
+	r = (long)(pw_read_rflags() & 0x44000);
+	printf("user flags after the fault: AC|NT = 0x%lx %s\n", r, r == 0 ? "ok" : "MISMATCH");
+	mismatches += r != 0;
+	/* a user touch of a new heap page: the heap grows (an iretq back to CPL 3), the retry is a
+	 * user access to a supervisor page */
+	user_case("read-heap", user_read, heap, PW_FAULT_USER_SUPERVISOR, PF_ERR_P | PF_ERR_U, heap);
+	if (features & PW_USER_SMAP) {
+		/* AC = 1 lifts SMAP; the write to a read-only user page is then write-protect */
+		pw_user_access_begin();
+		kernel_case("write-user-text-ac", write_kernel, user_add_one, PW_FAULT_WRITE_PROTECT,
+			    PF_ERR_P | PF_ERR_W, utext);
+		pw_user_access_end();
+		kernel_case("write-user-text", write_kernel, user_add_one, PW_FAULT_SMAP,
+			    PF_ERR_P | PF_ERR_W, utext);
 	}
 	/* after the unwinds, a user call still works */
 	r = pw_user_call(user_add_one, 1);

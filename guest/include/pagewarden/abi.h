@@ -97,12 +97,15 @@ struct pw_fault_frame {
 
 /* Expected-fault recovery (pw_expect_fault). The guest registers one such struct once, with
  * PW_HC_RECOVERY, under --faults=vmm. When a fault reaches the VMM while armed != 0, the VMM
- * fills the fault fields, sets armed = 0, reloads the saved registers, sets RAX = 1 and resumes
- * at rip: the same outcome the guest's own handler gives under --faults=guest. */
+ * fills the fault fields, sets armed = 0, reloads the saved registers and RFLAGS (DF cleared),
+ * sets RAX = 1 and resumes at rip: the same outcome the guest's own handler gives under
+ * --faults=guest. rflags is the armer's, not the faulting context's: a fault at CPL 3 must not
+ * hand user flags (AC, TF, NT) to ring 0, and it also gives the classifier EFLAGS.AC. */
 struct pw_recovery {
 	uint64_t armed;
 	uint64_t rip, rsp, rbx, rbp, r12, r13, r14, r15;   /* resume context */
 	uint64_t vector, error_code, cr2, fault_rip, kind; /* filled on a fault */
+	uint64_t rflags;				   /* resume context: RFLAGS when armed */
 };
 
 struct pw_hc_checkpoint {

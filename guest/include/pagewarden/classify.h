@@ -64,8 +64,9 @@ static inline unsigned pw_pf_kind_of_why(enum pt_access_why why)
 
 /* Ask the model about the access a #PF with error code err describes: a fetch (I/D), a write
  * (W) or a read, by user (U) or supervisor, at cr2 through pt under ctx. True and *res when the
- * walk could be made. EFLAGS.AC is not in a #PF's error code: callers pass ctx->ac = false,
- * which can only turn an AC-lifted access into SMAP, and such an access does not fault. */
+ * walk could be made. EFLAGS.AC is not in the error code: ctx->ac must be the faulting
+ * context's (a supervisor write with AC = 1 to a read-only user page is write-protect, with
+ * AC = 0 smap; both push P|W). */
 static inline bool pw_pf_walk(const struct pt *pt, uint64_t cr2, uint64_t err,
 			      const struct pt_access_ctx *ctx, struct pt_access_result *res)
 {

@@ -25,15 +25,19 @@
 #define PW_USER_SMAP (1u << 1)
 
 /* Once (later calls return the same): set up SYSCALL/SYSRET (EFER.SCE, STAR, LSTAR, FMASK), make
- * the PW_USER_TEXT pages user-accessible (and the PW_USER_DATA pages), and turn on CR4.SMEP and CR4.SMAP where the CPU has
- * them. Returns PW_USER_SMEP | PW_USER_SMAP as turned on. pw_user_call and pw_map_user call it. */
+ * the PW_USER_TEXT and PW_USER_DATA pages user-accessible, and turn on CR4.SMEP and CR4.SMAP
+ * where the CPU has them. Returns PW_USER_SMEP | PW_USER_SMAP as turned on. pw_user_call and
+ * pw_map_user call it. Under --protect-pt (PW_BOOT_F_PROTECT_PT) the tables cannot be edited:
+ * it panics saying so. */
 unsigned pw_user_init(void);
 
 /* Run fn(arg) at CPL 3 on the user stack (PW_REGION_USER_STACK, guarded below) and return its
  * result. Enters with SYSRET, with RFLAGS = 0x2 (interrupts off, AC clear); fn's return goes
  * back with SYSCALL. A fault in fn is caught like any other: under pw_expect_fault the call is
- * abandoned at the fault and pw_expect_fault returns true; otherwise it is a crash, or heap
- * growth (which resumes fn). Not reentrant (fn cannot call it: it is supervisor code). */
+ * abandoned at the fault and pw_expect_fault returns true (with the armer's RFLAGS: nothing fn
+ * set in its flags reaches ring 0); otherwise it is a crash. The heap is supervisor-only: a
+ * user touch of a new heap page grows it, and the retry is then a user-supervisor fault. Not
+ * reentrant (fn cannot call it: it is supervisor code). */
 long pw_user_call(long (*fn)(long), long arg);
 
 /* Make [va, va + len) (page-rounded) user-accessible with flags (PT_READ, PT_WRITE, PT_EXECUTE;
