@@ -117,7 +117,8 @@ unsigned pw_user_init(void)
 
 long pw_user_call(long (*fn)(long), long arg)
 {
-	pw_user_init();
+	if (!user_ready)
+		pw_user_init();
 	return pw_user_enter(fn, arg, user_rsp);
 }
 
