@@ -21,6 +21,7 @@
 #include <pagewarden/pf_error.h>
 #include <pagewarden/user.h>
 
+#include "../test_rng.h" /* the host tests' seeded generator: freestanding */
 #include "access.h"
 
 #define VECTOR_PF    14
@@ -324,17 +325,6 @@ static bool combo_run(uint32_t c)
 
 /* ---- the space ---- */
 
-static uint64_t rng;
-
-/* xorshift64*: the next pseudo-random number. */
-static uint64_t rnd(void)
-{
-	rng ^= rng >> 12;
-	rng ^= rng << 25;
-	rng ^= rng >> 27;
-	return rng * 0x2545f4914f6cdd1dull;
-}
-
 /* The control settings this CPU can take, as bits 18-22 of a combination; *n of them. */
 static unsigned ctx_settings(uint32_t out[32])
 {
@@ -447,7 +437,7 @@ int main(void)
 	*(volatile uint8_t *)(uintptr_t)target = RET;
 	tables_build();
 	pw_fault_reports(false);
-	rng = seed * 0x9e3779b97f4a7c15ull | 1;
+	rng = seed;
 	for (unsigned leaf = 1; leaf <= (has_1g ? 3u : 2u); leaf++)
 		space += (1ull << (4 * (5 - leaf))) * nx * 6;
 
