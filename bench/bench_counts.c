@@ -1,7 +1,7 @@
 /* Figures that are the same on every KVM: guest instructions and VM exits for a boot of the
  * hello guest to its exit, one caught guard fault (recovered in the guest IDT, reported, and
- * under --faults=vmm), one pw_user_call round trip to CPL 3 and one campaign experiment (the workload guest from its snapshot point
- * to its outcome). Prints BENCH <name>_insns N and BENCH <name>_exits N; tests/test_counts.c
+ * under --faults=vmm), one pw_user_call round trip to CPL 3, and one campaign experiment (the
+ * workload guest from its snapshot point to its outcome). Prints BENCH <name>_insns N and BENCH <name>_exits N; tests/test_counts.c
  * holds them to budgets. How each is measured: tests/count_measure.h.
  *
  * Instructions are counted by single steps (`./vmm --count`). Where those are known to be

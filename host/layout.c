@@ -161,9 +161,10 @@ static bool regions_image(struct plan *p, const struct image *img)
 /* The user stack and its guard page. */
 #define USER_STACK_SPAN (PW_USER_STACK_SIZE + PW_PAGE_SIZE)
 
-/* Append free RAM, the user stack and its guard, the heap, the rest of RAM, the unbacked hole and the high guard. The heap
- * starts at the first 2 MiB boundary after the image and ends at PW_HEAP_MAX or RAM's end; it
- * may be smaller than 2 MiB in a small guest, but not empty (LAYOUT_ERANGE). */
+/* Append free RAM, the user stack and its guard, the heap, the rest of RAM, the unbacked hole
+ * and the high guard. The heap starts at the first 2 MiB boundary 20 KiB or more after the
+ * image (the user stack and its guard end there) and ends at PW_HEAP_MAX or RAM's end; it may
+ * be smaller than 2 MiB in a small guest, but not empty (LAYOUT_ERANGE). */
 static enum layout_err regions_high(struct plan *p, uint64_t ram)
 {
 	struct layout *l = p->l;

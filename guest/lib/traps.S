@@ -77,8 +77,8 @@ STUB_NOERR 31
 /* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
  * fault in pw_recovery_record, disarm it, report it if reports are on (one exit), and resume at
  * its recovery point with its callee-saved registers, RSP and RFLAGS as they were when it was
- * armed, DF cleared, as pw_recovery_run's contract says (the recovery points set RAX = 1 themselves),
- * without saving the GPRs or entering C. This is the runtime's one unwinder. Anything else goes
+ * armed, DF cleared, as pw_recovery_run's contract says (the recovery points set RAX = 1
+ * themselves), without saving the GPRs or entering C. This is the runtime's one unwinder. Anything else goes
  * to trap_full with every register intact.
  *
  * Every instruction here is paid by every caught fault (docs/faults.md, "Cost": a budget in

@@ -9,8 +9,8 @@
  * rounded to whole configurations), full (every configuration instead of a sample), combo=0xX
  * (exactly one combination, as a mismatch line prints it), model-bug=wp (feed the model the
  * wrong CR0.WP: the matrix must notice), quirk=rsvd-without-p (accept a reserved-bit #PF
- * without P, as QEMU's emulation gives; counted and printed). Output: a mismatch line per mismatch (the first 40),
- * then "access matrix: ... N combinations, M mismatches". Exit 0 only if M = 0; 1 with
+ * without P, as QEMU's emulation gives; counted and printed). Output: a mismatch line per
+ * mismatch (the first 40), then "access matrix: ... N combinations, M mismatches". Exit 0 only if M = 0; 1 with
  * mismatches; 2 for a combo= this CPU cannot run.
  *
  * The mapping lives in PML4 slot 255 of private tables. The run switches to them: an identity
