@@ -380,6 +380,32 @@ int vm_set_guest_debug(struct vm *vm, const struct kvm_guest_debug *dbg)
 	return 0;
 }
 
+/* One MSR, as the one entry of a struct kvm_msrs, through KVM_GET_MSRS or KVM_SET_MSRS. */
+static int vm_msr_one(const struct vm *vm, unsigned long req, uint32_t index, uint64_t *value)
+{
+	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = {0};
+	struct kvm_msrs *one = (struct kvm_msrs *)(void *)buf;
+
+	one->nmsrs = 1;
+	one->entries[0].index = index;
+	one->entries[0].data = *value;
+	if (ioctl(vm->vcpu_fd, req, one) != 1)
+		return -1;
+	*value = one->entries[0].data;
+	return 0;
+}
+
+int vm_get_msr(const struct vm *vm, uint32_t index, uint64_t *value)
+{
+	*value = 0;
+	return vm_msr_one(vm, KVM_GET_MSRS, index, value);
+}
+
+int vm_set_msr(const struct vm *vm, uint32_t index, uint64_t value)
+{
+	return vm_msr_one(vm, KVM_SET_MSRS, index, &value);
+}
+
 int vm_set_regs(struct vm *vm, const struct kvm_regs *regs)
 {
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)

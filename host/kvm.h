@@ -130,6 +130,12 @@ uint64_t vm_dr7_enable(unsigned i, enum vm_dr_rw rw, unsigned len);
 /* KVM_SET_GUEST_DEBUG with dbg, kept in vm->debug. Returns the ioctl's result (errno set). */
 int vm_set_guest_debug(struct vm *vm, const struct kvm_guest_debug *dbg);
 
+/* The vCPU's MSR index into *value (KVM_GET_MSRS of one entry); 0, or -1 if KVM did not read it. */
+int vm_get_msr(const struct vm *vm, uint32_t index, uint64_t *value);
+
+/* Write value to the vCPU's MSR index (KVM_SET_MSRS of one entry); 0, or -1 if KVM refused. */
+int vm_set_msr(const struct vm *vm, uint32_t index, uint64_t value);
+
 /* KVM_SET_REGS with regs. While single-stepping, guest debug is set again: standard KVM arms a
  * step for the RIP it had when guest debug was set, and drops TF from RFLAGS written at any
  * other RIP, so a VMM that moves RIP mid-trace would stop stepping (PVM keeps it). */

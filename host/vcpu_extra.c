@@ -48,26 +48,15 @@ static struct kvm_msrs *vcpu_extra_msrs(struct vcpu_extra *x)
  * setting BTF reads back; the value read first is put back. */
 static bool vcpu_extra_writable(struct vm *vm, uint32_t index)
 {
-	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = {0};
-	struct kvm_msrs *one = (struct kvm_msrs *)(void *)buf;
-	uint64_t was;
+	uint64_t was, now;
 	bool sticks;
 
 	if (index != MSR_DEBUGCTL)
 		return true;
-	one->nmsrs = 1;
-	one->entries[0].index = index;
-	if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) != 1)
+	if (vm_get_msr(vm, index, &was) != 0 || vm_set_msr(vm, index, was ^ MSR_DEBUGCTL_BTF) != 0)
 		return false;
-	was = one->entries[0].data;
-	one->entries[0].data = was ^ MSR_DEBUGCTL_BTF;
-	if (ioctl(vm->vcpu_fd, KVM_SET_MSRS, one) != 1)
-		return false;
-	one->entries[0].data = 0;
-	sticks = ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) == 1 &&
-		 one->entries[0].data == (was ^ MSR_DEBUGCTL_BTF);
-	one->entries[0].data = was;
-	return ioctl(vm->vcpu_fd, KVM_SET_MSRS, one) == 1 && sticks;
+	sticks = vm_get_msr(vm, index, &now) == 0 && now == (was ^ MSR_DEBUGCTL_BTF);
+	return vm_set_msr(vm, index, was) == 0 && sticks;
 }
 
 /* Probe the capabilities and the readable MSRs into x. */
@@ -80,14 +69,9 @@ static void vcpu_extra_probe(struct vm *vm, struct vcpu_extra *x)
 	x->has_xcrs = vm->has_xcrs;
 	x->has_dregs = vm->has_debugregs;
 	for (size_t i = 0; i < sizeof(vcpu_extra_msr_list) / sizeof(vcpu_extra_msr_list[0]); i++) {
-		_Alignas(8)
-		    uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = {0};
-		struct kvm_msrs *one = (struct kvm_msrs *)(void *)buf;
+		uint64_t v;
 
-		one->nmsrs = 1;
-		one->entries[0].index = vcpu_extra_msr_list[i];
-
-		if (ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) == 1 &&
+		if (vm_get_msr(vm, vcpu_extra_msr_list[i], &v) == 0 &&
 		    vcpu_extra_writable(vm, vcpu_extra_msr_list[i]))
 			vcpu_extra_msrs(x)->entries[n++].index = vcpu_extra_msr_list[i];
 	}

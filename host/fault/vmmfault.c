@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "cpu.h"
 #include "pagewarden/classify.h"
@@ -62,23 +61,13 @@ static bool vmmfault_return(struct run *r, unsigned vector, const struct trapstu
 	return run_set_regs(r, &regs);
 }
 
-/* The guest's LSTAR, or 0 if it cannot be read. */
-static uint64_t vmmfault_lstar(struct run *r)
-{
-	_Alignas(8) uint8_t buf[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)] = {0};
-	struct kvm_msrs *m = (struct kvm_msrs *)(void *)buf;
-
-	m->nmsrs = 1;
-	m->entries[0].index = MSR_LSTAR;
-	return ioctl(r->vm->vcpu_fd, KVM_GET_MSRS, m) == 1 ? m->entries[0].data : 0;
-}
-
 bool vmmfault_is_pvm_syscall(struct run *r, const struct trapstub_frame *tf, uint64_t cr2)
 {
 	const uint64_t want = PF_ERR_P | PF_ERR_U;
+	uint64_t lstar;
 
 	return (tf->error_code & want) == want && (tf->cs & 3) == 3 && tf->rip == cr2 &&
-	       vmmfault_lstar(r) == cr2;
+	       vm_get_msr(r->vm, MSR_LSTAR, &lstar) == 0 && lstar == cr2;
 }
 
 /* If the #PF in tf is PVM's SYSCALL (vmmfault_is_pvm_syscall), finish the system call as the
