@@ -138,8 +138,8 @@ static unsigned hc_classify(struct run *r, const struct pw_hc_fault *hf)
 	const struct kvm_sregs *s;
 	const struct kvm_regs *regs;
 
-	if (hf->vector == 14 && (hf->error_code & PF_ERR_P) && !(hf->error_code & PF_ERR_RSVD) &&
-	    (s = run_sregs(r)) != NULL && (regs = run_regs(r)) != NULL)
+	if (hf->vector == 14 && pw_pf_is_protection(hf->error_code) && (s = run_sregs(r)) != NULL &&
+	    (regs = run_regs(r)) != NULL)
 		w = guest_pt_pf_walk(&r->gpt, s->cr3, s->cr0, s->cr4, s->efer, regs->rflags,
 				     hf->gva, hf->error_code, &walk);
 	return pw_classify(l ? l->regions : NULL, l ? l->nregions : 0, hf->vector, hf->gva,

@@ -83,7 +83,7 @@ const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err, uint64_
 			 .maxphyaddr = bi->maxphyaddr,
 			 .features = bi->features & PW_BOOT_F_1G_PAGES ? PT_FEAT_1G : 0};
 
-	if (!(err & PF_ERR_P) || (err & PF_ERR_RSVD))
+	if (!pw_pf_is_protection(err)) /* before the register reads (rdmsr may exit) */
 		return NULL;
 	ctx = pt_access_ctx_of(pw_read_cr0(), pw_read_cr4(), pw_rdmsr(PW_MSR_EFER), rflags);
 	return pw_pf_walk(&cur, cr2, err, &ctx, res) ? res : NULL;

@@ -62,9 +62,16 @@ static inline unsigned pw_pf_kind_of_why(enum pt_access_why why)
 	}
 }
 
+/* True if err is a protection fault (P set, no reserved bit): the only #PF the model's verdict
+ * can name, and the only one worth the walk and the register reads it needs. */
+static inline bool pw_pf_is_protection(uint64_t err)
+{
+	return (err & PF_ERR_P) && !(err & PF_ERR_RSVD);
+}
+
 /* Ask the model about the access a #PF with error code err describes: a fetch (I/D), a write
  * (W) or a read, by user (U) or supervisor, at cr2 through pt under ctx. True and *res when the
- * walk could be made. EFLAGS.AC is not in the error code: ctx->ac must be the faulting
+ * walk could be made; false for a fault that is not a protection fault. EFLAGS.AC is not in the error code: ctx->ac must be the faulting
  * context's (a supervisor write with AC = 1 to a read-only user page is write-protect, with
  * AC = 0 smap; both push P|W). */
 static inline bool pw_pf_walk(const struct pt *pt, uint64_t cr2, uint64_t err,
@@ -75,7 +82,7 @@ static inline bool pw_pf_walk(const struct pt *pt, uint64_t cr2, uint64_t err,
 						      : PT_ACC_READ;
 	enum pt_access_mode mode = (err & PF_ERR_U) ? PT_MODE_USER : PT_MODE_SUPERVISOR;
 
-	return pt && pt_check_access(pt, cr2, kind, mode, ctx, res) == PT_OK;
+	return pt && pw_pf_is_protection(err) && pt_check_access(pt, cr2, kind, mode, ctx, res) == PT_OK;
 }
 
 /* Classify a #PF at cr2 with error code err: reserved bits first (RSVD comes with P=1 and would
