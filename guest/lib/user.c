@@ -4,13 +4,12 @@
 #include <pagewarden/live_pt.h>
 #include <pagewarden/user.h>
 
+#include "access.h"
+
 #define MSR_STAR   0xc0000081u
 #define MSR_LSTAR  0xc0000082u
 #define MSR_FMASK  0xc0000084u
 #define EFER_SCE   (1ull << 0)
-#define CR4_SMEP   (1ull << 20)
-#define CR4_SMAP   (1ull << 21)
-#define RFLAGS_AC  (1ull << 18)
 #define CPUID_SMEP (1u << 7)  /* leaf 7, subleaf 0, EBX */
 #define CPUID_SMAP (1u << 20) /* leaf 7, subleaf 0, EBX */
 /* FMASK: SYSCALL clears TF, IF, DF, NT and AC, so the kernel side starts clean. */
@@ -27,12 +26,6 @@ extern uint64_t pw_user_syscall_rip; /* traps.S */
 static bool user_ready;
 static unsigned user_features; /* PW_USER_* turned on */
 static uint64_t user_rsp;      /* top of the user stack */
-
-/* Write msr. */
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
 
 /* EBX of CPUID leaf 7, subleaf 0 (0 if the leaf is absent). */
 static uint32_t cpuid7_ebx(void)
@@ -54,11 +47,11 @@ static unsigned protections_on(void)
 	unsigned on = 0;
 
 	if (ebx & CPUID_SMEP) {
-		cr4 |= CR4_SMEP;
+		cr4 |= PT_CR4_SMEP;
 		on |= PW_USER_SMEP;
 	}
 	if (ebx & CPUID_SMAP) {
-		cr4 |= CR4_SMAP;
+		cr4 |= PT_CR4_SMAP;
 		on |= PW_USER_SMAP;
 	}
 	__asm__ volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
@@ -105,10 +98,10 @@ unsigned pw_user_init(void)
 			       PT_READ | PT_WRITE);
 	if (err != PT_OK)
 		panic("cannot map the user pages: %s", pt_strerror(err));
-	wrmsr(PW_MSR_EFER, pw_rdmsr(PW_MSR_EFER) | EFER_SCE);
-	wrmsr(MSR_STAR, (uint64_t)PW_SEL_USER_BASE << 48 | (uint64_t)PW_SEL_CODE << 32);
-	wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)pw_user_syscall);
-	wrmsr(MSR_FMASK, FMASK_BITS);
+	pw_wrmsr(PW_MSR_EFER, pw_rdmsr(PW_MSR_EFER) | EFER_SCE);
+	pw_wrmsr(MSR_STAR, (uint64_t)PW_SEL_USER_BASE << 48 | (uint64_t)PW_SEL_CODE << 32);
+	pw_wrmsr(MSR_LSTAR, (uint64_t)(uintptr_t)pw_user_syscall);
+	pw_wrmsr(MSR_FMASK, FMASK_BITS);
 	pw_user_syscall_rip = (uint64_t)(uintptr_t)pw_user_syscall;
 	user_features = protections_on();
 	user_ready = true;
@@ -128,24 +121,22 @@ enum pt_err pw_map_user(uint64_t va, uint64_t len, unsigned flags)
 	return map_user(va, len, flags);
 }
 
-/* Set or clear EFLAGS.AC with popfq, not stac/clac: PVM cannot emulate those (a KVM internal
- * error), and popfq at CPL 0 changes AC the same way. */
-static void set_ac(bool on)
+void pw_set_ac(bool on)
 {
 	uint64_t f = pw_read_rflags();
 
-	f = on ? f | RFLAGS_AC : f & ~RFLAGS_AC;
+	f = on ? f | PT_RFLAGS_AC : f & ~PT_RFLAGS_AC;
 	__asm__ volatile("pushq %0; popfq" : : "r"(f) : "memory", "cc");
 }
 
 void pw_user_access_begin(void)
 {
 	if (user_features & PW_USER_SMAP)
-		set_ac(true);
+		pw_set_ac(true);
 }
 
 void pw_user_access_end(void)
 {
 	if (user_features & PW_USER_SMAP)
-		set_ac(false);
+		pw_set_ac(false);
 }

@@ -30,11 +30,6 @@
 #define RET	     0xc3
 #define FRAMES	     64
 #define MAX_PRINTED  40
-#define CR0_WP	     (1ull << 16)
-#define CR4_SMEP     (1ull << 20)
-#define CR4_SMAP     (1ull << 21)
-#define EFER_NXE     (1ull << 11)
-#define RFLAGS_AC    (1ull << 18)
 
 /* One combination, packed as mismatch lines print it (combo=0x...):
  * bits 4(L-1)..4(L-1)+3: P, R/W, U/S, XD of the level-L entry; 16-17: the leaf's level;
@@ -170,15 +165,6 @@ static void user_access(void *p)
 	pw_user_call(((struct user_arg *)p)->fn, (long)va);
 }
 
-/* Set or clear EFLAGS.AC (popfq: stac/clac are not everywhere). */
-static void set_ac(bool on)
-{
-	uint64_t f = pw_read_rflags();
-
-	f = on ? f | RFLAGS_AC : f & ~RFLAGS_AC;
-	__asm__ volatile("pushq %0; popfq" : : "r"(f) : "memory", "cc");
-}
-
 /* Perform c's access at va; *f what happened. */
 static bool cpu_access(uint32_t c, struct pw_fault *f)
 {
@@ -190,20 +176,15 @@ static bool cpu_access(uint32_t c, struct pw_fault *f)
 
 		return pw_expect_fault(user_access, &a, f);
 	}
-	set_ac(C_CTX(c, X_AC));
+	pw_set_ac(C_CTX(c, X_AC));
 	faulted = C_KIND(c) == PT_ACC_READ    ? pw_probe_read(va, f)
 		  : C_KIND(c) == PT_ACC_WRITE ? pw_probe_write(va, f)
 					      : pw_probe_exec(va, f);
-	set_ac(false);
+	pw_set_ac(false);
 	return faulted;
 }
 
 /* ---- the control registers ---- */
-
-static void wrmsr(uint32_t msr, uint64_t v)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
 
 static void write_cr(int n, uint64_t v)
 {
@@ -220,14 +201,14 @@ static void ctx_apply(uint32_t c)
 {
 	uint64_t cr0 = pw_read_cr0(), cr4 = pw_read_cr4(), efer = pw_rdmsr(PW_MSR_EFER);
 
-	cr0 = C_CTX(c, X_WP) ? cr0 | CR0_WP : cr0 & ~CR0_WP;
-	cr4 = C_CTX(c, X_SMEP) ? cr4 | CR4_SMEP : cr4 & ~CR4_SMEP;
-	cr4 = C_CTX(c, X_SMAP) ? cr4 | CR4_SMAP : cr4 & ~CR4_SMAP;
-	efer = C_CTX(c, X_NXE) ? efer | EFER_NXE : efer & ~EFER_NXE;
+	cr0 = C_CTX(c, X_WP) ? cr0 | PT_CR0_WP : cr0 & ~PT_CR0_WP;
+	cr4 = C_CTX(c, X_SMEP) ? cr4 | PT_CR4_SMEP : cr4 & ~PT_CR4_SMEP;
+	cr4 = C_CTX(c, X_SMAP) ? cr4 | PT_CR4_SMAP : cr4 & ~PT_CR4_SMAP;
+	efer = C_CTX(c, X_NXE) ? efer | PT_EFER_NXE : efer & ~PT_EFER_NXE;
 	write_cr(3, ident.root); /* first: the live tables' XD bits are reserved without NXE */
 	write_cr(0, cr0);
 	write_cr(4, cr4);
-	wrmsr(PW_MSR_EFER, efer);
+	pw_wrmsr(PW_MSR_EFER, efer);
 	write_cr(3, ident.root); /* flush what the old settings cached */
 }
 
@@ -469,7 +450,7 @@ int main(void)
 	}
 	write_cr(0, cr0);
 	write_cr(4, cr4);
-	wrmsr(PW_MSR_EFER, efer); /* NXE back on before the live tables return */
+	pw_wrmsr(PW_MSR_EFER, efer); /* NXE back on before the live tables return */
 	write_cr(3, cr3);
 	pw_fault_reports(true);
 	if (quirk_rsvd)

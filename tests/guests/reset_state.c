@@ -7,12 +7,6 @@
 #define MSR_STAR 0xc0000081u
 #define MSR_PAT	 0x277u
 
-/* Write val to msr. */
-static void wrmsr(uint32_t msr, uint64_t val)
-{
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)));
-}
-
 int main(void)
 {
 	uint64_t star, pat, dr0;
@@ -22,8 +16,8 @@ int main(void)
 	pat = pw_rdmsr(MSR_PAT);
 	__asm__ volatile("mov %%dr0, %0" : "=r"(dr0));
 	printf("star 0x%lx pat 0x%lx dr0 0x%lx\n", star, pat, dr0);
-	wrmsr(MSR_STAR, star + 0x10000);
-	wrmsr(MSR_PAT, pat ^ 1); /* entry 0: WB (6) <-> UC- (7), both valid */
+	pw_wrmsr(MSR_STAR, star + 0x10000);
+	pw_wrmsr(MSR_PAT, pat ^ 1); /* entry 0: WB (6) <-> UC- (7), both valid */
 	__asm__ volatile("mov %0, %%dr0" : : "r"(dr0 + 0x1000));
 	pw_checkpoint(1, star ^ pat ^ dr0);
 	return 0;

@@ -45,6 +45,10 @@ long pw_user_call(long (*fn)(long), long arg);
  * Returns PT_OK or the paging library's error (PT_ENOMEM: the page-table pool ran out). */
 enum pt_err pw_map_user(uint64_t va, uint64_t len, unsigned flags);
 
+/* Set or clear EFLAGS.AC, whether or not SMAP is on. With popfq, not stac/clac: PVM cannot
+ * emulate those (a KVM internal error), and popfq at CPL 0 changes AC the same way. */
+void pw_set_ac(bool on);
+
 /* Let supervisor code touch user pages under SMAP (EFLAGS.AC = 1), and stop letting it. No-ops
  * where SMAP is off. They use popfq rather than stac/clac, which PVM cannot emulate. */
 void pw_user_access_begin(void);
