@@ -24,8 +24,9 @@ ON_KVM :=
 else
 $(error KVM must be auto, native or vm, not '$(KVM)')
 endif
-# host/ holds the VMM's core; each larger subsystem has a folder of its own.
-HOST_DIRS := host host/campaign host/fault host/debug
+# host/ holds the VMM's core; each larger subsystem has a folder of its own. layout/ (the guest
+# memory layout) is built into both the VMM and the guest runtime, which uses it for the PVH entry.
+HOST_DIRS := host host/campaign host/fault host/debug layout
 HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP -Ipaging -Iguest/include \
 	$(HOST_DIRS:%=-I%) -Ifuzz $(CFLAGS)
 # Every guest, the project's and its users', is compiled as kernels are: a null pointer is an
@@ -39,7 +40,7 @@ GUEST_NULL_FLAGS := $(call guest_null_flags,$(CC))
 GUEST_BASE_CFLAGS := -std=c11 -Wall -Wextra -O2 -g -MMD -MP \
 	-ffreestanding -mno-red-zone -mgeneral-regs-only -fno-pie -fno-stack-protector \
 	-fno-asynchronous-unwind-tables -fcf-protection=none -nostdlib -mno-mmx -mno-sse \
-	-Ipaging -Iguest/include
+	-Ipaging -Iguest/include -Ilayout
 # The project's own guests and runtime keep -Werror; a user's guest (make guest) gets warnings.
 GUEST_CFLAGS := $(GUEST_BASE_CFLAGS) $(GUEST_NULL_FLAGS) -Werror
 USER_GUEST_CFLAGS := $(GUEST_BASE_CFLAGS) $(GUEST_NULL_FLAGS)
@@ -61,7 +62,7 @@ endif
 
 PAGING_SRC := $(wildcard paging/*.c)
 HOST_SRC := $(filter-out host/main.c,$(wildcard $(HOST_DIRS:%=%/*.c)))
-GUEST_RT_SRC := $(wildcard guest/lib/*.c) $(wildcard guest/lib/*.S)
+GUEST_RT_SRC := $(wildcard guest/lib/*.c) $(wildcard guest/lib/*.S) $(wildcard layout/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 # The fuzz targets' entry points: linked into the tests too, which replay fuzz/regress/.
 FUZZ_SRC := $(filter-out fuzz/fuzz_main.c,$(wildcard fuzz/fuzz_*.c))

@@ -8,7 +8,7 @@ enum pw_status {
 	PW_STATUS_IMAGE = 65,	      /* the image file is missing, unreadable or malformed */
 	PW_STATUS_KVM = 69,	      /* /dev/kvm missing, not accessible, or too old */
 	PW_STATUS_INTERNAL = 70,      /* a KVM call failed, or KVM reported an internal error */
-	PW_STATUS_CRASH = 75,	      /* the guest crashed: triple fault, unexpected fault, panic */
+	PW_STATUS_CRASH = 75,	      /* the guest crashed (PW_EXIT_CRASHED, which a PVH guest uses) */
 	PW_STATUS_BAD_HYPERCALL = 76, /* the guest broke the hypercall ABI */
 	PW_STATUS_LIMIT = 77,         /* --console-limit or --max-exits exceeded */
 	PW_STATUS_KILLED = 78,	      /* gdb killed the guest (--gdb) */

@@ -147,6 +147,7 @@ enum pw_region_kind {
 	PW_REGION_UNBACKED,    /* mapped, but no memslot: second-level guard */
 	PW_REGION_HIGH_GUARD,
 	PW_REGION_USER_STACK, /* the CPL-3 stack of pw_user_call: user-accessible, guarded below */
+	PW_REGION_FIRMWARE,   /* below 1 MiB, kept by a PVH firmware: a guard (docs/images.md) */
 	PW_REGION_KIND_COUNT
 };
 
@@ -186,6 +187,9 @@ struct pw_boot_info {
 #define PW_BOOT_F_PROTECT_PT (1u << 1) /* page tables are in a read-only memslot */
 #define PW_BOOT_F_DEBUGGER   (1u << 2) /* gdb is attached (--gdb): under --faults=guest the
 					* runtime's gates go through PW_HC_DEBUG stubs first */
+#define PW_BOOT_F_PVH	     (1u << 3) /* booted through the PVH entry under another VMM: no
+					* hypercalls; console on COM1, exit on isa-debug-exit
+					* (docs/images.md) */
 
 /* ---- Flat-image header -------------------------------------------------------------------
  * Optional, like a multiboot header: a flat image may carry this struct, 8-byte aligned,
@@ -252,6 +256,7 @@ static inline const char *pw_region_kind_name(unsigned kind)
 	    [PW_REGION_UNBACKED] = "unbacked",
 	    [PW_REGION_HIGH_GUARD] = "high-guard",
 	    [PW_REGION_USER_STACK] = "user-stack",
+	    [PW_REGION_FIRMWARE] = "firmware",
 	};
 	return kind < PW_REGION_KIND_COUNT && names[kind] ? names[kind] : "?";
 }

@@ -1,8 +1,9 @@
-/* The GDT/TSS page the VMM writes at PW_GDT_GPA: descriptors for 64-bit ring-0 code and data,
- * and a TSS whose IST slots point at the guarded #PF and #DF stacks. The descriptor values are
- * the PW_GDT_* constants of host/layout.h, which the vCPU setup copies into its sregs. */
-#ifndef PW_HOST_GDT_H
-#define PW_HOST_GDT_H
+/* The GDT/TSS page the layout writes at PW_GDT_GPA: descriptors for 64-bit ring-0 code and
+ * data, and a TSS whose IST slots point at the guarded #PF and #DF stacks. The descriptor values
+ * are the PW_GDT_* constants of layout/layout_build.h, which the VMM's vCPU setup copies into
+ * its sregs (and the PVH entry loads with lgdt/ltr). */
+#ifndef PW_LAYOUT_GDT_H
+#define PW_LAYOUT_GDT_H
 
 #include <stdint.h>
 

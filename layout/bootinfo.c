@@ -1,15 +1,13 @@
 /* The boot info page. */
 #include "bootinfo.h"
 
-#include <string.h>
-
 _Static_assert(sizeof(struct pw_boot_info) <= PW_BOOT_INFO_SIZE, "boot info exceeds its page");
 
 void bootinfo_write(struct pw_boot_info *bi, const struct layout *l, const struct layout_opts *opts)
 {
-	size_t len = opts->cmdline ? strlen(opts->cmdline) : 0;
+	size_t len = opts->cmdline ? __builtin_strlen(opts->cmdline) : 0;
 
-	memset(bi, 0, sizeof(*bi));
+	__builtin_memset(bi, 0, sizeof(*bi));
 	bi->magic = PW_BOOT_MAGIC;
 	bi->version = PW_BOOT_VERSION;
 	bi->size = sizeof(*bi);
@@ -23,11 +21,11 @@ void bootinfo_write(struct pw_boot_info *bi, const struct layout *l, const struc
 	bi->maxphyaddr = opts->maxphyaddr ? opts->maxphyaddr : PT_PA_BITS_MAX;
 	bi->features =
 	    (opts->has_1g ? PW_BOOT_F_1G_PAGES : 0) | (opts->protect_pt ? PW_BOOT_F_PROTECT_PT : 0) |
-	    (opts->debugger ? PW_BOOT_F_DEBUGGER : 0);
+	    (opts->debugger ? PW_BOOT_F_DEBUGGER : 0) | opts->boot_flags;
 	bi->nregions = l->nregions;
-	memcpy(bi->regions, l->regions, l->nregions * sizeof(l->regions[0]));
+	__builtin_memcpy(bi->regions, l->regions, l->nregions * sizeof(l->regions[0]));
 	bi->cmdline_len = (uint32_t)len;
 	if (len)
-		memcpy(bi->cmdline, opts->cmdline, len);
+		__builtin_memcpy(bi->cmdline, opts->cmdline, len);
 	/* bi->cmdline[len] is already NUL from the memset. */
 }

@@ -1,9 +1,7 @@
 /* The GDT and the TSS: what long mode still needs from segmentation. */
 #include "gdt.h"
 
-#include <string.h>
-
-#include "layout.h"
+#include "layout_build.h"
 
 _Static_assert(PW_TSS_GPA - PW_GDT_GPA >= PW_GDT_LIMIT + 1, "TSS overlaps the GDT");
 _Static_assert(PW_TSS_GPA - PW_GDT_GPA + PW_TSS_LIMIT < PW_GDT_SIZE, "TSS leaves the GDT page");
@@ -23,13 +21,13 @@ uint64_t gdt_descriptor(uint32_t base, uint32_t limit, unsigned access, unsigned
 /* Store v little-endian at p + off (the page is guest memory: no alignment assumed). */
 static void put64(uint8_t *p, size_t off, uint64_t v)
 {
-	memcpy(p + off, &v, sizeof(v));
+	__builtin_memcpy(p + off, &v, sizeof(v));
 }
 
 /* Same for a 16-bit value. */
 static void put16(uint8_t *p, size_t off, uint16_t v)
 {
-	memcpy(p + off, &v, sizeof(v));
+	__builtin_memcpy(p + off, &v, sizeof(v));
 }
 
 /* Fill the TSS at tss: IST1/IST2 at the tops of the #PF/#DF stacks, so a fault raised by an
