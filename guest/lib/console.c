@@ -16,6 +16,11 @@ void pw_flush(void)
 
 	if (console_len == 0)
 		return;
+	if (pw_pvh) {
+		pvh_console_write(console_buf, console_len);
+		console_len = 0;
+		return;
+	}
 	hc.buf = (uint64_t)(uintptr_t)console_buf;
 	hc.len = console_len;
 	pw_hypercall(PW_HC_CONSOLE, (uint64_t)(uintptr_t)&hc);

@@ -14,6 +14,7 @@ _start:
 	.size _start, . - _start
 
 	.text
+	.globl pw_entry
 	.type pw_entry, @function
 pw_entry:
 	/* A zero frame pointer ends backtraces here; DF=0 is what C code (rep movs/stos) assumes. */

@@ -20,6 +20,8 @@ void exit(int code)
 	struct pw_hc_exit hc = {.code = code};
 
 	pw_flush();
+	if (pw_pvh)
+		pvh_exit((unsigned)code & 0xff);
 	pw_hypercall(PW_HC_EXIT, (uint64_t)(uintptr_t)&hc);
 	halt_forever();
 }
@@ -38,6 +40,8 @@ void pw_panic(const char *file, int line, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(panic_msg))
 		n = sizeof(panic_msg) - 1; /* truncated: send what fitted */
+	if (pw_pvh)
+		pvh_panic_report(file, line, panic_msg, (size_t)n);
 	hc.file = (uint64_t)(uintptr_t)file;
 	hc.file_len = strnlen(file, PW_STRING_MAX);
 	hc.line = line < 0 ? 0 : (uint64_t)line;

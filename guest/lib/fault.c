@@ -6,6 +6,7 @@
 #include <pagewarden/live_pt.h>
 #include <pagewarden/pf_error.h>
 
+#include "runtime.h"
 #include "trap.h"
 
 #define VECTOR_DF    8
@@ -133,6 +134,11 @@ static void report(const struct pw_trap_frame *tf, const struct fault *f, bool r
 	    .frame = recovered ? 0 : (uint32_t)(uintptr_t)tf,
 	};
 
+	if (pw_pvh) {
+		if (!recovered)
+			pvh_crash_report(&hc);
+		return;
+	}
 	pw_hypercall(PW_HC_FAULT, (uint64_t)(uintptr_t)&hc);
 }
 
@@ -142,6 +148,10 @@ static void console_line(const char *s, size_t len)
 {
 	struct pw_hc_console hc = {.buf = (uint64_t)(uintptr_t)s, .len = len};
 
+	if (pw_pvh) {
+		pvh_console_write(s, len);
+		return;
+	}
 	pw_hypercall(PW_HC_CONSOLE, (uint64_t)(uintptr_t)&hc);
 }
 

@@ -36,4 +36,30 @@ const char *boot_info_check(uint64_t addr);
 /* Remember bi as the boot info pw_boot_info() returns; call once, after boot_info_check. */
 void boot_info_set(const struct pw_boot_info *bi);
 
+/* ---- Under another VMM (pvh_io.c; docs/images.md) ---- */
+
+/* True when the image booted through the PVH entry: no hypercalls, the devices below instead.
+ * Set by pw_start before main, from PW_BOOT_F_PVH. */
+extern bool pw_pvh;
+
+/* Write n console bytes to COM1. */
+void pvh_console_write(const char *s, size_t n);
+
+/* Write one line the VMM would print on its stderr (a crash or a panic) to COM2, or to COM1
+ * when there is no COM2. */
+void pvh_report(const char *line, size_t n);
+
+/* Stop with status through isa-debug-exit (QEMU exits with status * 2 + 1); without the device,
+ * say so and triple-fault. */
+__attribute__((noreturn)) void pvh_exit(unsigned status);
+
+/* Report an unrecovered fault as ./vmm words it ("guest crashed: KIND, ...") and stop with
+ * PW_EXIT_CRASHED. */
+__attribute__((noreturn)) void pvh_crash_report(const struct pw_hc_fault *f);
+
+/* Report a panic as ./vmm words it ("guest panic at FILE:LINE: MSG") and stop with
+ * PW_EXIT_CRASHED. */
+__attribute__((noreturn)) void pvh_panic_report(const char *file, int line, const char *msg,
+						size_t msg_len);
+
 #endif

@@ -36,6 +36,13 @@ static void check_image_header(void)
 		      (unsigned long long)h->checksum);
 }
 
+bool pw_pvh;
+
+enum pw_vmm pw_vmm(void)
+{
+	return pw_pvh ? PW_VMM_PVH : PW_VMM_PAGEWARDEN;
+}
+
 /* Entry from entry.S with RDI = boot info GPA; never returns. */
 __attribute__((noreturn, used)) void pw_start(uint64_t boot_info_addr)
 {
@@ -44,6 +51,7 @@ __attribute__((noreturn, used)) void pw_start(uint64_t boot_info_addr)
 	if (why)
 		bad_boot_info(boot_info_addr, why);
 	boot_info_set((const struct pw_boot_info *)(uintptr_t)boot_info_addr);
+	pw_pvh = (pw_boot_info()->features & PW_BOOT_F_PVH) != 0;
 	/* Before anything else can fault: without an IDT a fault is a bare triple fault. */
 	pw_traps_init();
 	check_image_header();

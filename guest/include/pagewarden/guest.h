@@ -45,6 +45,14 @@ char *strchr(const char *s, int c);
 
 /* Exit code of a guest whose runtime found no valid boot info at entry (main never ran). */
 #define PW_EXIT_BAD_BOOT_INFO 63
+/* ./vmm's status for a crash (an unexpected fault, a panic); a PVH-booted guest stops with it
+ * itself (docs/images.md). */
+#define PW_EXIT_CRASHED 75
+
+/* The VMM the guest runs under: ./vmm (hypercalls), or another VMM that booted the image
+ * through its PVH entry (console on COM1, exit through isa-debug-exit; docs/images.md). */
+enum pw_vmm { PW_VMM_PAGEWARDEN = 0, PW_VMM_PVH = 1 };
+enum pw_vmm pw_vmm(void);
 
 /* Flush the console and stop the VM with code (the VMM exits with code & 0xff). */
 __attribute__((noreturn)) void exit(int code);
