@@ -8,8 +8,9 @@ need="gcc make binutils libc6-dev pkg-config"
 set=${1:-build}
 case "$set" in
 build) ;;
-test) need="$need libcriterion-dev clang gdb" ;; # clang: tests/plain/ is built by both compilers
-clang) need="$need libcriterion-dev clang gdb" ;; # gdb: tests/test_core.c reads cores with it
+test) need="$need libcriterion-dev clang gdb qemu-system-x86" ;; # clang: tests/plain/ is built by both compilers
+clang) need="$need libcriterion-dev clang gdb qemu-system-x86" ;; # gdb: tests/test_core.c reads cores with it
+# qemu-system-x86: tests/test_qemu_diff.c boots every image under QEMU too (scripts/qemu-run)
 fuzz) need="$need libcriterion-dev clang libclang-rt-14-dev" ;;
 vm) need="$need qemu-system-x86 busybox-static xz-utils zstd" ;;
 *) echo "deps.sh: unknown set '$1' (build, test, clang, fuzz, vm)" >&2; exit 2 ;;
