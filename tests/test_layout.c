@@ -733,3 +733,41 @@ Test(layout, heap_shortcut_agrees_with_the_classifier)
 	}
 	cr_assert_gt(heap, 100, "too few heap-grow cases (%u of %u)", heap, checked);
 }
+
+/* The PVH entry's layout (docs/images.md): low RAM ends at 0x9fc00 (QEMU's e820), so the pool
+ * ends at the page below and a firmware guard covers the rest up to 1 MiB; everything else is
+ * where ./vmm puts it, and the boot info says PVH. */
+Test(layout, low_ram_end_gives_a_firmware_guard)
+{
+	struct image img;
+	struct layout_opts o = {.has_1g = true, .low_ram_end = 0x9fc00, .boot_flags = PW_BOOT_F_PVH};
+	const struct pw_region *pool, *fw;
+	const struct pw_boot_info *bi;
+
+	make_image(&img);
+	build_img(PW_MEM_DEFAULT, &img, &o);
+	pool = layout_region_at(&lay, PW_PT_POOL_GPA);
+	fw = layout_region_at(&lay, 0x9f000);
+	cr_assert_eq(pool->kind, PW_REGION_PT_POOL);
+	cr_assert_eq(pool->start + pool->size, 0x9f000);
+	cr_assert_eq(fw->kind, PW_REGION_FIRMWARE);
+	cr_assert_eq(fw->start, 0x9f000);
+	cr_assert_eq(fw->size, PW_IMAGE_GPA - 0x9f000);
+	cr_assert_eq(layout_region_at(&lay, PW_IMAGE_GPA)->kind, PW_REGION_TEXT);
+	cr_assert_eq(lay.pool_end, 0x9f000);
+	cr_assert_lt(lay.pool_next, lay.pool_end);
+	expect_guard(0x9f000, PW_REGION_FIRMWARE);
+	expect_guard(0xfffff, PW_REGION_FIRMWARE);
+	expect_mapped(0x9e000, RW, PT_SIZE_4K);
+	expect_common(PW_MEM_DEFAULT, true);
+	bi = gpa_to_host(&mem, PW_BOOT_INFO_GPA, sizeof(*bi));
+	cr_assert_eq(bi->features, PW_BOOT_F_1G_PAGES | PW_BOOT_F_PVH);
+	cr_assert_eq(bi->pt_pool_end, 0x9f000);
+	cr_assert_str_eq(pw_region_kind_name(PW_REGION_FIRMWARE), "firmware");
+	teardown();
+
+	/* Low RAM ending inside the pool's first page leaves no pool: refused. */
+	o.low_ram_end = PW_PT_POOL_GPA + 0x800;
+	cr_assert_eq(guest_mem_alloc(&mem, PW_MEM_DEFAULT), MEM_OK);
+	cr_assert_eq(layout_build(&mem, &img, &o, &lay), LAYOUT_ERANGE);
+}

@@ -182,3 +182,36 @@ Test(qemu_diff, cmdline)
 {
 	diff_run(guest("user_mode.elf"), "user-read", NULL);
 }
+
+/* scripts/qemu-run's own contract: what it refuses, before QEMU starts (no KVM needed). */
+static struct proc_result qemu_run(const char *a, const char *b)
+{
+	char path[4096];
+	const char *argv[] = {path, a, b, NULL};
+	struct proc_result r;
+
+	snprintf(path, sizeof(path), "%s/scripts/qemu-run", pw_root());
+	cr_assert_eq(proc_run(argv, QEMU_LIMIT, &r), 0, "%s", r.err);
+	return r;
+}
+
+Test(qemu_run, refuses_bad_usage_and_flat_images)
+{
+	struct proc_result r = qemu_run("--accel=hvf", guest("hello.elf"));
+
+	cr_assert_eq(r.status, 64, "%s", r.err);
+	cr_assert(strstr(r.err, "qemu-run: --accel 'hvf': not auto, kvm or tcg\n"), "%s", r.err);
+	proc_result_free(&r);
+	r = qemu_run(NULL, NULL);
+	cr_assert_eq(r.status, 64, "%s", r.err);
+	cr_assert(strstr(r.err, "qemu-run: no image given\n"), "%s", r.err);
+	proc_result_free(&r);
+	r = qemu_run(guest("hello.bin"), NULL);
+	cr_assert_eq(r.status, 65, "%s", r.err);
+	cr_assert(strstr(r.err, "hello.bin: not an ELF image"), "%s", r.err);
+	proc_result_free(&r);
+	r = qemu_run("/nonexistent/guest.elf", NULL);
+	cr_assert_eq(r.status, 65, "%s", r.err);
+	cr_assert(strstr(r.err, "cannot open or read the image"), "%s", r.err);
+	proc_result_free(&r);
+}
