@@ -9,63 +9,20 @@
  * The ratios divide by the floor. hello's ratio also pays for the guest's own instructions,
  * which nested hosts that emulate ring-0 guest code make expensive (docs/cli.md).
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_spawn.h"
 #include "bench_stats.h"
 
 #define BENCH_RUNS   60
 #define BENCH_WARMUP 3
 
-extern char **environ;
-
 enum bench_kind { BENCH_HELLO, BENCH_RAWKVM, BENCH_HLT, BENCH_KINDS };
 
-static double bench_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Run argv with stdout and stderr on /dev/null; returns its wall time in ms, or -1 if it
- * could not run or did not exit 0. */
-static double bench_run(char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	double start, end;
-	int status = 0;
-	pid_t pid;
-	int err;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	start = bench_now_ms();
-	err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (err) {
-		fprintf(stderr, "bench_boot: %s: %s\n", argv[0], strerror(err));
-		return -1;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	end = bench_now_ms();
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "bench_boot: %s %s failed (status 0x%x)\n", argv[0],
-			argv[1] ? argv[1] : "", status);
-		return -1;
-	}
-	return end - start;
-}
 
 /* A one-byte flat image, `hlt`, in a temporary file; path receives its name. */
 static int bench_hlt_image(char *path, size_t n)
@@ -109,7 +66,7 @@ int main(void)
 
 		for (int i = -BENCH_WARMUP; i < BENCH_RUNS; i++) {
 			for (int k = 0; k < BENCH_KINDS; k++) {
-				double ms = bench_run(argv[k]);
+				double ms = bench_spawn_ms("bench_boot", argv[k], 0);
 
 				if (ms < 0)
 					goto out;

@@ -7,61 +7,17 @@
  *   boot_qemu_microvm_ms                   qemu-system-x86_64 -M microvm ... -kernel hello.elf
  *   boot_hello_vs_qemu_microvm_ratio       QEMU's time / ./vmm's (the target is >= 10 on KVM)
  */
-#include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_spawn.h"
 #include "bench_stats.h"
 
 #define BENCH_RUNS   20
 #define BENCH_WARMUP 2
-
-extern char **environ;
-
-static double bench_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Run argv with stdout and stderr on /dev/null; returns its wall time in ms, or -1 if it
- * could not run or did not exit with status want. */
-static double bench_run(char *const argv[], int want)
-{
-	posix_spawn_file_actions_t fa;
-	double start, end;
-	int status = 0;
-	pid_t pid;
-	int err;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	start = bench_now_ms();
-	err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (err) {
-		fprintf(stderr, "bench_qemu: %s: %s\n", argv[0], strerror(err));
-		return -1;
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	end = bench_now_ms();
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != want) {
-		fprintf(stderr, "bench_qemu: %s failed (status 0x%x)\n", argv[0], status);
-		return -1;
-	}
-	return end - start;
-}
 
 /* True if /dev/kvm opens read-write (scripts/qemu-run's test). */
 static int kvm_usable(void)
@@ -103,7 +59,7 @@ int main(void)
 				 "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", hello, NULL};
 
 		for (int i = -BENCH_WARMUP; i < BENCH_RUNS; i++) {
-			double v = bench_run(vargv, 0), q = bench_run(qargv, 1);
+			double v = bench_spawn_ms("bench_qemu", vargv, 0), q = bench_spawn_ms("bench_qemu", qargv, 1);
 
 			if (v < 0 || q < 0)
 				return 1;
