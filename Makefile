@@ -208,7 +208,7 @@ $(FREESTANDING_TEST): tests/freestanding/smoke.c $(LIBPAGING_GUEST)
 
 test: deps-test
 	@$(MAKE) --no-print-directory test-run
-test-run: build $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS) $(PLAIN_GUESTS)
+test-run: build $(TEST_BIN) $(FREESTANDING_TEST) $(TEST_GUESTS) $(PLAIN_GUESTS) $(B)/demo/guest.elf
 	$(FREESTANDING_TEST) --jobs 2
 	PW_ROOT=$(CURDIR) PW_BUILD=$(abspath $(B)) PW_CC='$(CC)' $(ON_KVM) $(TEST_BIN) --jobs 2
 

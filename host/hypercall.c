@@ -8,6 +8,7 @@
 
 #include "pagewarden/classify.h"
 #include "pagewarden/abi.h"
+#include "pagewarden/escape.h"
 #include "vmmfault.h"
 
 const char *hypercall_name(unsigned nr)
@@ -189,12 +190,7 @@ static enum hc_result hc_fault(struct run *r, uint32_t arg)
 	r->walk_what = hf.vector == 14 ? "CR2" : "RIP";
 	r->walk_addr = hf.vector == 14 ? hf.gva : hf.rip;
 	r->fault_frame = hf.frame; /* read (checked) only by --core */
-	run_stopf(r, RUN_STOP_FAULT,
-		  "guest crashed: %s, %s (vector %u) at 0x%llx, error 0x%llx, "
-		  "RIP 0x%llx, RSP 0x%llx",
-		  pw_fault_kind_name(f.kind), pw_exception_name(f.vector), f.vector,
-		  (unsigned long long)f.gva, (unsigned long long)f.error_code,
-		  (unsigned long long)f.rip, (unsigned long long)f.rsp);
+	run_stopf(r, RUN_STOP_FAULT, PW_CRASH_LINE_FMT, PW_CRASH_LINE_ARGS(&f));
 	return HC_STOP;
 }
 
@@ -224,23 +220,6 @@ static enum hc_result hc_checkpoint(struct run *r, uint32_t arg)
 	return HC_RESUME;
 }
 
-/* Copy guest text into dst (n bytes, NUL-terminated) for a one-line message: printable ASCII
- * as is, anything else as \xNN, trailing newlines dropped. */
-static void hc_escape(char *dst, size_t n, const uint8_t *s, size_t len)
-{
-	size_t o = 0;
-
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
-		len--;
-	for (size_t i = 0; i < len && o + 5 < n; i++) {
-		if (s[i] >= 0x20 && s[i] < 0x7f)
-			dst[o++] = (char)s[i];
-		else
-			o += (size_t)snprintf(dst + o, n - o, "\\x%02x", s[i]);
-	}
-	dst[o] = '\0';
-}
-
 static enum hc_result hc_panic(struct run *r, uint32_t arg)
 {
 	char file[PW_STRING_MAX + 1], msg[2 * PW_STRING_MAX];
@@ -259,10 +238,9 @@ static enum hc_result hc_panic(struct run *r, uint32_t arg)
 	m = f ? hc_buffer(r, PW_HC_PANIC, "message", p.msg, p.msg_len) : NULL;
 	if (!m)
 		return HC_STOP;
-	hc_escape(file, sizeof(file), f, p.file_len);
-	hc_escape(msg, sizeof(msg), m, p.msg_len);
-	run_stopf(r, RUN_STOP_PANIC, "guest panic at %s:%llu: %s", file, (unsigned long long)p.line,
-		  msg);
+	pw_escape(file, sizeof(file), f, p.file_len);
+	pw_escape(msg, sizeof(msg), m, p.msg_len);
+	run_stopf(r, RUN_STOP_PANIC, PW_PANIC_LINE_FMT, file, (unsigned long long)p.line, msg);
 	return HC_STOP;
 }
 

@@ -13,9 +13,11 @@ enum layout_err layout_build(const struct guest_mem *mem, const struct image *im
 			     const struct layout_opts *opts, struct layout *out)
 {
 	struct layout_segment segs[LAYOUT_MAX_SEGMENTS];
-	unsigned n = img->nsegs <= LAYOUT_MAX_SEGMENTS ? img->nsegs : LAYOUT_MAX_SEGMENTS + 1;
+	unsigned n = img->nsegs;
 
-	for (unsigned i = 0; i < n && i < LAYOUT_MAX_SEGMENTS; i++)
+	if (n > LAYOUT_MAX_SEGMENTS) /* the loader allows at most IMAGE_MAX_SEGMENTS */
+		return LAYOUT_ERANGE;
+	for (unsigned i = 0; i < n; i++)
 		segs[i] = (struct layout_segment){.gpa = img->seg[i].gpa,
 						  .mem_size = img->seg[i].mem_size,
 						  .flags = img->seg[i].flags,

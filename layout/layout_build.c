@@ -43,6 +43,7 @@ static uint64_t align_up(uint64_t x, uint64_t a)
 struct plan {
 	struct layout *l;
 	uint64_t cursor; /* end of the last region: regions are appended, so never gap or overlap */
+	uint64_t pool_end; /* the page-table pool's end: PW_PT_POOL_GPA + PW_PT_POOL_SIZE, or less */
 	unsigned flags[PW_MAX_REGIONS];
 	unsigned nshared;
 	struct shared_page {
@@ -101,6 +102,9 @@ static bool regions_fixed(struct plan *p, const struct layout_opts *opts)
 
 	if (low_end && low_end < PW_PT_POOL_GPA + PW_PAGE_SIZE)
 		return false;
+	p->pool_end = PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
+	if (low_end && low_end < p->pool_end)
+		p->pool_end = low_end;
 	for (size_t i = 0; i < sizeof(fixed_regions) / sizeof(fixed_regions[0]); i++) {
 		const struct fixed_region *f = &fixed_regions[i];
 		unsigned flags = f->flags;
@@ -108,8 +112,8 @@ static bool regions_fixed(struct plan *p, const struct layout_opts *opts)
 
 		if (f->kind == PW_REGION_STUBS && opts->fault_mode != PW_FAULTS_VMM)
 			flags = 0;
-		if (f->kind == PW_REGION_PT_POOL && low_end && low_end < end)
-			end = low_end;
+		if (f->kind == PW_REGION_PT_POOL)
+			end = p->pool_end;
 		region_add(p, end, f->kind, flags); /* 13 regions always fit */
 	}
 	region_add(p, PW_IMAGE_GPA, PW_REGION_FIRMWARE, 0);
@@ -172,19 +176,36 @@ static bool regions_image(struct plan *p, const struct layout_segment *segs, uns
 /* The user stack and its guard page. */
 #define USER_STACK_SPAN (PW_USER_STACK_SIZE + PW_PAGE_SIZE)
 
+/* Page-table frames the builder's own tables may take from the pool (it uses about 10). */
+#define POOL_BUILDER_FRAMES 16
+
+/* The largest heap whose 4 KiB pages the pool ending at pool_end can map (one table per 2 MiB
+ * once the builder's are taken), at most PW_HEAP_MAX: all of it under ./vmm, about 126 MiB when
+ * a PVH firmware keeps the top of low RAM. */
+static uint64_t heap_max_for_pool(uint64_t pool_end)
+{
+	uint64_t frames = (pool_end - PW_PT_POOL_GPA) / PW_PAGE_SIZE;
+	uint64_t max = frames > POOL_BUILDER_FRAMES ? (frames - POOL_BUILDER_FRAMES) * PW_HEAP_ALIGN
+						    : 0;
+
+	return max < PW_HEAP_MAX ? max : PW_HEAP_MAX;
+}
+
 /* Append free RAM, the user stack and its guard, the heap, the rest of RAM, the unbacked hole
  * and the high guard. The heap starts at the first 2 MiB boundary 20 KiB or more after the
- * image (the user stack and its guard end there) and ends at PW_HEAP_MAX or RAM's end; it may
+ * image (the user stack and its guard end there) and ends at heap_max_for_pool() or RAM's end; it may
  * be smaller than 2 MiB in a small guest, but not empty (LAYOUT_ERANGE). */
 static enum layout_err regions_high(struct plan *p, uint64_t ram)
 {
 	struct layout *l = p->l;
 	bool ok;
 
+	uint64_t heap_max = heap_max_for_pool(p->pool_end);
+
 	l->heap_start = align_up(p->cursor + USER_STACK_SPAN, PW_HEAP_ALIGN);
 	if (l->heap_start >= ram)
 		return LAYOUT_ERANGE;
-	l->heap_end = l->heap_start + PW_HEAP_MAX < ram ? l->heap_start + PW_HEAP_MAX : ram;
+	l->heap_end = l->heap_start + heap_max < ram ? l->heap_start + heap_max : ram;
 	/* pw_user_call's stack ends where the heap starts: user-accessible, not executable, with a
 	 * guard page below. */
 	ok = region_add(p, l->heap_start - USER_STACK_SPAN, PW_REGION_RAM, RW) &&
@@ -265,9 +286,7 @@ static enum layout_err tables_build(struct plan *p, const struct layout_opts *op
 	enum layout_err err;
 
 	l->pool_next = PW_PT_POOL_GPA;
-	l->pool_end = PW_PT_POOL_GPA + PW_PT_POOL_SIZE;
-	if (opts->low_ram_end && align_down(opts->low_ram_end, PW_PAGE_SIZE) < l->pool_end)
-		l->pool_end = align_down(opts->low_ram_end, PW_PAGE_SIZE);
+	l->pool_end = p->pool_end;
 	l->handler = (struct pt_handler){.ctx = l,
 					 .alloc_frame = pool_alloc,
 					 .free_frame = pool_free,

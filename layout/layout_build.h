@@ -1,6 +1,6 @@
 /* The guest's memory layout, built the same way wherever it is built: by the VMM before the
  * first KVM_RUN (host/layout.c), and by the guest itself when it boots through the PVH entry
- * under another VMM (guest/lib/pvh.c). Freestanding, like paging/: the caller says how to reach
+ * under another VMM (guest/lib/pvh_boot.c). Freestanding, like paging/: the caller says how to reach
  * guest-physical memory. The constants are in guest/include/pagewarden/layout.h; docs/layout.md
  * draws the map. */
 #ifndef PW_LAYOUT_BUILD_H

@@ -766,6 +766,13 @@ Test(layout, low_ram_end_gives_a_firmware_guard)
 	cr_assert_str_eq(pw_region_kind_name(PW_REGION_FIRMWARE), "firmware");
 	teardown();
 
+	/* In 1 GiB of RAM the heap stops where the smaller pool's tables stop: (79 - 16) 2 MiB
+	 * tables' worth, not PW_HEAP_MAX. */
+	build_img(1ull << 30, &img, &o);
+	cr_assert_eq(lay.heap_end - lay.heap_start, 63 * PW_HEAP_ALIGN);
+	cr_assert_eq(layout_region_at(&lay, lay.heap_end)->kind, PW_REGION_RAM);
+	teardown();
+
 	/* Low RAM ending inside the pool's first page leaves no pool: refused. */
 	o.low_ram_end = PW_PT_POOL_GPA + 0x800;
 	cr_assert_eq(guest_mem_alloc(&mem, PW_MEM_DEFAULT), MEM_OK);

@@ -21,7 +21,7 @@ void exit(int code)
 
 	pw_flush();
 	if (pw_pvh)
-		pvh_exit((unsigned)code & 0xff);
+		pvh_exit_code(code);
 	pw_hypercall(PW_HC_EXIT, (uint64_t)(uintptr_t)&hc);
 	halt_forever();
 }

@@ -48,45 +48,57 @@ static __attribute__((noreturn)) void pvh_fail(const char *why, uint64_t value)
 	pvh_exit(PW_EXIT_BAD_BOOT_INFO);
 }
 
-/* Check that [addr, addr + len) lies below 4 GiB (the throw-away map's end) and clear of the
- * main stack region, where the entry has already written; what names it. */
-static void pvh_check_range(uint64_t addr, uint64_t len, const char *what)
+/* True if [addr, addr + len) lies below 4 GiB (the throw-away map's end) and clear of the main
+ * stack region, where the entry has already written. */
+static bool pvh_range_ok(uint64_t addr, uint64_t len)
 {
 	if (addr >= PW_MAP_END || len > PW_MAP_END - addr)
-		pvh_fail(what, addr);
-	if (addr < PVH_BUSY_END && addr + len > PVH_BUSY_START)
-		pvh_fail(what, addr);
+		return false;
+	return addr >= PVH_BUSY_END || addr + len <= PVH_BUSY_START;
 }
 
 /* Copy the firmware's memory map and command line out of its memory (the layout is about to
- * reuse the pages they may be in) and return the start info's memory map entry count. */
-static uint32_t pvh_copy_start_info(uint64_t addr)
+ * reuse the pages they may be in): sets *n to the map's entry count and returns NULL, or returns
+ * why not, with *bad the value at fault. */
+static const char *pvh_copy_start_info(uint64_t addr, uint32_t *n, uint64_t *bad)
 {
-	const struct pvh_start_info *si;
-	const char *cmdline;
-	uint32_t n;
+	const struct pvh_start_info *si = (const struct pvh_start_info *)(uintptr_t)addr;
+	uint64_t cl;
+	size_t len;
 
-	pvh_check_range(addr, sizeof(*si), "the start info overlaps the main stack or is above 4 GiB");
-	si = (const struct pvh_start_info *)(uintptr_t)addr;
+	*bad = addr;
+	if (!pvh_range_ok(addr, sizeof(*si)))
+		return "the start info overlaps the main stack or is above 4 GiB";
+	*bad = si->magic;
 	if (si->magic != PVH_START_MAGIC)
-		pvh_fail("bad start info magic", si->magic);
-	if (si->version < 1 || si->memmap_entries == 0)
-		pvh_fail("the start info has no memory map (version 0)", si->version);
-	n = si->memmap_entries < PVH_MEMMAP_MAX ? si->memmap_entries : PVH_MEMMAP_MAX;
-	pvh_check_range(si->memmap_paddr, n * sizeof(pvh_memmap[0]),
-			"the memory map overlaps the main stack or is above 4 GiB");
-	memcpy(pvh_memmap, (const void *)(uintptr_t)si->memmap_paddr, n * sizeof(pvh_memmap[0]));
-	if (si->cmdline_paddr) {
-		pvh_check_range(si->cmdline_paddr, 1, "the command line is above 4 GiB");
-		cmdline = (const char *)(uintptr_t)si->cmdline_paddr;
-		if (strnlen(cmdline, PW_CMDLINE_MAX) >= PW_CMDLINE_MAX)
-			pvh_fail("the command line is longer than PW_CMDLINE_MAX - 1 bytes",
-				 PW_CMDLINE_MAX - 1);
-		pvh_check_range(si->cmdline_paddr, strlen(cmdline) + 1,
-				"the command line overlaps the main stack");
-		memcpy(pvh_cmdline, cmdline, strlen(cmdline) + 1);
-	}
-	return n;
+		return "bad start info magic";
+	*bad = si->version;
+	if (si->version < 1)
+		return "start info version 0 has no memory map";
+	*bad = si->memmap_entries;
+	if (si->memmap_entries == 0 || si->memmap_entries > PVH_MEMMAP_MAX)
+		return "the memory map has no entries or more than 128";
+	*n = si->memmap_entries;
+	*bad = si->memmap_paddr;
+	if (!pvh_range_ok(si->memmap_paddr, *n * sizeof(pvh_memmap[0])))
+		return "the memory map overlaps the main stack or is above 4 GiB";
+	memcpy(pvh_memmap, (const void *)(uintptr_t)si->memmap_paddr, *n * sizeof(pvh_memmap[0]));
+	cl = si->cmdline_paddr;
+	*bad = cl;
+	if (cl == 0)
+		return NULL;
+	/* Read no further than 4 GiB, where the throw-away map ends. */
+	if (cl >= PW_MAP_END)
+		return "the command line is above 4 GiB";
+	len = strnlen((const char *)(uintptr_t)cl,
+		      PW_MAP_END - cl < PW_CMDLINE_MAX ? PW_MAP_END - cl : PW_CMDLINE_MAX);
+	if (len >= PW_CMDLINE_MAX)
+		return "the command line is longer than PW_CMDLINE_MAX - 1 bytes";
+	if (!pvh_range_ok(cl, len + 1))
+		return "the command line overlaps the main stack or is not terminated below 4 GiB";
+	memcpy(pvh_cmdline, (const void *)(uintptr_t)cl, len);
+	pvh_cmdline[len] = '\0';
+	return NULL;
 }
 
 /* End of the RAM entry of the map that contains addr (type RAM), or 0 if none does. */
@@ -101,15 +113,16 @@ static uint64_t pvh_ram_end(uint32_t n, uint64_t addr)
 	return 0;
 }
 
-/* The layout's options from the memory map and the CPU, as ./vmm derives them from KVM. */
-static void pvh_opts(uint32_t n, struct layout_opts *o, uint64_t *mem_size)
+/* The layout's options from the memory map and the CPU, as ./vmm derives them from KVM; NULL,
+ * or why not. */
+static const char *pvh_opts(uint32_t n, struct layout_opts *o, uint64_t *mem_size)
 {
 	uint32_t a, b, c, d, max_ext;
 	uint64_t end = pvh_ram_end(n, PW_IMAGE_GPA);
 
 	o->low_ram_end = pvh_ram_end(n, 0);
 	if (o->low_ram_end == 0 || end == 0)
-		pvh_fail("the memory map has no RAM at 0 or at 1 MiB", end);
+		return "the memory map has no RAM at 0 or at 1 MiB";
 	*mem_size = (end < PW_MEM_MAX ? end : PW_MEM_MAX) & ~(PW_PAGE_SIZE - 1);
 	__asm__("cpuid" : "=a"(max_ext), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
 	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001u), "c"(0));
@@ -122,6 +135,7 @@ static void pvh_opts(uint32_t n, struct layout_opts *o, uint64_t *mem_size)
 	o->fault_mode = PW_FAULTS_GUEST;
 	o->cmdline = pvh_cmdline;
 	o->boot_flags = PW_BOOT_F_PVH;
+	return NULL;
 }
 
 /* The builder's view of RAM: the throw-away map is the identity, over [0, 4 GiB). */
@@ -168,11 +182,17 @@ __attribute__((noreturn, used)) void pw_pvh_start(uint64_t start_info)
 	struct layout_segment segs[3];
 	struct layout_opts opts = {0};
 	unsigned nsegs = 0;
-	uint64_t mem_size;
+	uint64_t mem_size, bad;
 	enum layout_err err;
-	uint32_t n = pvh_copy_start_info(start_info);
+	const char *why;
+	uint32_t n = 0;
 
-	pvh_opts(n, &opts, &mem_size);
+	why = pvh_copy_start_info(start_info, &n, &bad);
+	if (why)
+		pvh_fail(why, bad);
+	why = pvh_opts(n, &opts, &mem_size);
+	if (why)
+		pvh_fail(why, 0);
 	/* The image as the flat header describes it (./vmm's ELF loader finds the same three). */
 	segs[nsegs++] = (struct layout_segment){(uintptr_t)__image_start,
 						(uintptr_t)__text_end - (uintptr_t)__image_start,

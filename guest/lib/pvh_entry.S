@@ -50,6 +50,9 @@ pvh_boot_gdt_end:
 pvh_boot_gdtr:
 	.word	pvh_boot_gdt_end - pvh_boot_gdt - 1
 	.long	pvh_boot_gdt
+pvh_no_idt:
+	.word	0
+	.quad	0
 pvh_no_long_mode:
 	.ascii	"pagewarden runtime: this CPU has no long mode or no NX: cannot boot\n"
 pvh_no_long_mode_end:
@@ -122,6 +125,9 @@ pw_pvh_entry32:
 	movl	%eax, %fs
 	movl	%eax, %gs
 	movq	$(PW_STACK_GPA + PW_STACK_SIZE), %rsp
+	/* The PVH ABI leaves AC, NT and IOPL unspecified: start from ./vmm's RFLAGS, 0x2. */
+	pushq	$0x2
+	popfq
 	xorl	%ebp, %ebp
 	movl	%esi, %edi		/* zero-extended: the start info's address */
 	call	pw_pvh_start		/* never returns */
@@ -135,6 +141,7 @@ pw_pvh_entry32:
 	.globl pw_pvh_enter
 	.type pw_pvh_enter, @function
 pw_pvh_enter:
+	lidt	pvh_no_idt		/* ./vmm's vCPU starts with an empty IDT too */
 	movq	%rdi, %cr3
 	movq	$(PW_STACK_GPA + PW_STACK_SIZE), %rsp
 	movq	%rsi, %rdi

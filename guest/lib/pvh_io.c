@@ -1,6 +1,7 @@
 /* The devices a PVH-booted guest talks to instead of hypercalls (docs/images.md): the console
  * on COM1's 16550, the VMM's lines (crash and panic reports) on COM2 when there is one, and the
  * exit status through QEMU's isa-debug-exit device. */
+#include <pagewarden/escape.h>
 #include <pagewarden/guest.h>
 
 #include "runtime.h"
@@ -47,6 +48,21 @@ void pvh_report(const char *line, size_t n)
 	pvh_uart_write(pvh_com2_present() ? COM2 : COM1, line, n);
 }
 
+void pvh_exit_code(int code)
+{
+	unsigned status = (unsigned)code & 0xff;
+	char line[32];
+	int n;
+
+	/* isa-debug-exit's status is (value << 1) | 1 in 8 bits: above 127 the code is lost, so it
+	 * goes on the report line scripts/qemu-run reads, as well. */
+	if (status > 127) {
+		n = snprintf(line, sizeof(line), "pvh: exit code %u\n", status);
+		pvh_report(line, (size_t)n);
+	}
+	pvh_exit(status);
+}
+
 void pvh_exit(unsigned status)
 {
 	static const char msg[] = "pagewarden runtime: no isa-debug-exit device at port 0xf4 "
@@ -66,45 +82,23 @@ void pvh_exit(unsigned status)
 		__asm__ volatile("cli; hlt");
 }
 
-/* Append s (len bytes) to buf at *o as the VMM prints guest text on one line: printable ASCII
- * as is, anything else as \xNN, trailing newlines dropped. */
-static void pvh_escape(char *buf, size_t n, size_t *o, const char *s, size_t len)
-{
-	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
-		len--;
-	for (size_t i = 0; i < len && *o + 5 < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f)
-			buf[(*o)++] = (char)c;
-		else
-			*o += (size_t)snprintf(buf + *o, n - *o, "\\x%02x", c);
-	}
-}
-
 void pvh_panic_report(const char *file, int line, const char *msg, size_t msg_len)
 {
-	static char buf[2 * PW_STRING_MAX + 64];
-	size_t o = 0;
+	static char f[PW_STRING_MAX + 1], m[2 * PW_STRING_MAX], buf[3 * PW_STRING_MAX + 64];
+	int n;
 
-	o += (size_t)snprintf(buf, sizeof(buf), "pvh: guest panic at ");
-	pvh_escape(buf, sizeof(buf) - 32, &o, file, strnlen(file, PW_STRING_MAX));
-	o += (size_t)snprintf(buf + o, sizeof(buf) - o, ":%d: ", line < 0 ? 0 : line);
-	pvh_escape(buf, sizeof(buf) - 2, &o, msg, msg_len);
-	buf[o++] = '\n';
-	pvh_report(buf, o);
+	pw_escape(f, sizeof(f), (const uint8_t *)file, strnlen(file, PW_STRING_MAX));
+	pw_escape(m, sizeof(m), (const uint8_t *)msg, msg_len);
+	n = snprintf(buf, sizeof(buf), "pvh: " PW_PANIC_LINE_FMT "\n", f,
+		     (unsigned long long)(line < 0 ? 0 : line), m);
+	pvh_report(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 	pvh_exit(PW_EXIT_CRASHED);
 }
 
 void pvh_crash_report(const struct pw_hc_fault *f)
 {
 	char buf[256];
-	int n = snprintf(buf, sizeof(buf),
-			 "pvh: guest crashed: %s, %s (vector %u) at 0x%llx, error 0x%llx, RIP 0x%llx, "
-			 "RSP 0x%llx\n",
-			 pw_fault_kind_name(f->kind), pw_exception_name(f->vector), f->vector,
-			 (unsigned long long)f->gva, (unsigned long long)f->error_code,
-			 (unsigned long long)f->rip, (unsigned long long)f->rsp);
+	int n = snprintf(buf, sizeof(buf), "pvh: " PW_CRASH_LINE_FMT "\n", PW_CRASH_LINE_ARGS(f));
 
 	pvh_report(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 	pvh_exit(PW_EXIT_CRASHED);

@@ -49,6 +49,10 @@ void pvh_console_write(const char *s, size_t n);
  * when there is no COM2. */
 void pvh_report(const char *line, size_t n);
 
+/* exit(code) under PVH: status code & 0xff, said on COM2 too when isa-debug-exit cannot carry it
+ * (above 127). */
+__attribute__((noreturn)) void pvh_exit_code(int code);
+
 /* Stop with status through isa-debug-exit (QEMU exits with status * 2 + 1); without the device,
  * say so and triple-fault. */
 __attribute__((noreturn)) void pvh_exit(unsigned status);

@@ -65,6 +65,19 @@ enum pw_fault_kind {
 	PW_FAULT_KIND_COUNT
 };
 
+/* The one-line report of an unrecovered fault, as ./vmm prints it after "vmm: " and a PVH guest
+ * after "pvh: " (docs/images.md): the same words from both, so the two can be compared. */
+#define PW_CRASH_LINE_FMT                                                                          \
+	"guest crashed: %s, %s (vector %u) at 0x%llx, error 0x%llx, RIP 0x%llx, RSP 0x%llx"
+#define PW_CRASH_LINE_ARGS(f)                                                                      \
+	pw_fault_kind_name((f)->kind), pw_exception_name((f)->vector), (unsigned)(f)->vector,    \
+	    (unsigned long long)(f)->gva, (unsigned long long)(f)->error_code,                     \
+	    (unsigned long long)(f)->rip, (unsigned long long)(f)->rsp
+
+/* The report of a panic: file, line (unsigned long long), message, each escaped by pw_escape
+ * (pagewarden/escape.h). */
+#define PW_PANIC_LINE_FMT "guest panic at %s:%llu: %s"
+
 /* Who caught a fault. */
 enum pw_caught_by {
 	PW_CAUGHT_GUEST_IDT = 0, /* the guest runtime's own IDT handler */
