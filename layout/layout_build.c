@@ -1,6 +1,6 @@
 /* The layout builder: the region list, then the identity map of [0, 4 GiB) with its guards,
  * built with paging/ in the page-table pool in guest RAM, then the GDT/TSS and the boot info.
- * Freestanding: memset and strnlen are the compiler's builtins (the guest runtime has both). */
+ * Freestanding: memset and memcpy are the compiler's builtins (the guest runtime has both). */
 #include "layout_build.h"
 
 #include "bootinfo.h"
@@ -296,6 +296,16 @@ static enum layout_err tables_build(struct plan *p, const struct layout_opts *op
 	return err ? err : tables_map(p);
 }
 
+/* strnlen(s, max), which clang has no builtin for. */
+static size_t bounded_len(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && s[n])
+		n++;
+	return n;
+}
+
 /* Zero the page at gpa and return the builder's pointer to it (NULL if outside RAM). */
 static uint8_t *page_clear(const struct layout *l, uint64_t gpa)
 {
@@ -319,7 +329,7 @@ enum layout_err layout_build_segments(const struct guest_mem *mem, layout_to_vir
 	out->mem = mem;
 	out->to_virt = to_virt;
 	out->mem_size = mem_size;
-	if (opts->cmdline && __builtin_strnlen(opts->cmdline, PW_CMDLINE_MAX) >= PW_CMDLINE_MAX)
+	if (opts->cmdline && bounded_len(opts->cmdline, PW_CMDLINE_MAX) >= PW_CMDLINE_MAX)
 		return LAYOUT_ECMDLINE;
 	if (mem_size < PW_MEM_MIN || mem_size > PW_MEM_MAX || mem_size % PW_PAGE_SIZE)
 		return LAYOUT_ERANGE;

@@ -27,6 +27,8 @@ struct pvh_memmap_entry {
 /* Where the entry's throw-away tables and the stack pw_pvh_start runs on are. */
 #define PVH_BUSY_START PW_STACK_GPA
 #define PVH_BUSY_END   (PW_STACK_GPA + PW_STACK_SIZE)
+_Static_assert(PW_STACK_GPA == 0x10000 && PW_STACK_GPA + PW_STACK_SIZE == 0x50000,
+	       "pvh_entry.S's PVH_STACK_GPA and PVH_STACK_TOP are out of date");
 
 extern const char __image_start[], __text_end[], __rodata_end[], __bss_end[];
 

@@ -13,9 +13,11 @@
  * The throw-away tables sit at the bottom of the main stack region (PVH_BOOT_PT): pw_pvh_start
  * checks that the firmware put nothing there before it reads any of it.
  */
-#include "pagewarden/layout.h"
-
-#define PVH_BOOT_PT	PW_STACK_GPA	/* PML4, PDPT, then 4 page directories: 24 KiB */
+/* pagewarden/layout.h's values, which carry C suffixes an assembler may refuse; pvh_boot.c
+ * checks that they agree. */
+#define PVH_STACK_GPA	0x10000		/* PW_STACK_GPA */
+#define PVH_STACK_TOP	0x50000		/* PW_STACK_GPA + PW_STACK_SIZE */
+#define PVH_BOOT_PT	PVH_STACK_GPA	/* PML4, PDPT, then 4 page directories: 24 KiB */
 #define PVH_BOOT_PDPT	(PVH_BOOT_PT + 0x1000)
 #define PVH_BOOT_PD	(PVH_BOOT_PT + 0x2000)
 #define PTE_P_W		0x3
@@ -124,7 +126,7 @@ pw_pvh_entry32:
 	movl	%eax, %ss
 	movl	%eax, %fs
 	movl	%eax, %gs
-	movq	$(PW_STACK_GPA + PW_STACK_SIZE), %rsp
+	movq	$PVH_STACK_TOP, %rsp
 	/* The PVH ABI leaves AC, NT and IOPL unspecified: start from ./vmm's RFLAGS, 0x2. */
 	pushq	$0x2
 	popfq
@@ -143,7 +145,7 @@ pw_pvh_entry32:
 pw_pvh_enter:
 	lidt	pvh_no_idt		/* ./vmm's vCPU starts with an empty IDT too */
 	movq	%rdi, %cr3
-	movq	$(PW_STACK_GPA + PW_STACK_SIZE), %rsp
+	movq	$PVH_STACK_TOP, %rsp
 	movq	%rsi, %rdi
 	jmp	pw_entry
 	.size pw_pvh_enter, . - pw_pvh_enter
