@@ -85,10 +85,9 @@ static char *report_line(const char *err, const char *prefix)
 
 /* Run image (a path) with arg (or NULL) under both VMMs and assert the same output, status and
  * stop report, dropping the lines that contain any of skip (NULL-terminated, or NULL). */
-static void diff_run_on(const char *machine, const char *image, const char *arg,
-			const char *const *skip)
+static void diff_run_with(const char *accel, const char *machine, const char *image,
+			  const char *arg, const char *const *skip)
 {
-	const char *accel = getenv("PW_QEMU_ACCEL") ? getenv("PW_QEMU_ACCEL") : "tcg";
 	char vmm[4096], qemu_run[4096], accel_opt[64], machine_opt[64];
 	const char *vargv[] = {vmm, "--faults=guest", image, arg, NULL};
 	const char *qargv[] = {qemu_run, accel_opt, machine_opt, "--timeout", "100", image, arg, NULL};
@@ -117,6 +116,15 @@ static void diff_run_on(const char *machine, const char *image, const char *arg,
 	free(qrep);
 	proc_result_free(&v);
 	proc_result_free(&q);
+}
+
+/* diff_run_with TCG, or $PW_QEMU_ACCEL, on machine. */
+static void diff_run_on(const char *machine, const char *image, const char *arg,
+			const char *const *skip)
+{
+	const char *accel = getenv("PW_QEMU_ACCEL");
+
+	diff_run_with(accel ? accel : "tcg", machine, image, arg, skip);
 }
 
 /* diff_run_on QEMU's microvm machine (qboot). */
@@ -165,13 +173,16 @@ DIFF(core_alias, NULL)
 DIFF(triple, NULL)
 DIFF(triple_stack, NULL)
 
-/* The demo's whole tour, the 6 guards and the 3 user-mode faults included. Its layout table
- * differs where the layouts do: QEMU's firmware keeps 0x9f000-0x100000, so the PVH layout's
- * page-table pool ends there and a `firmware` guard region follows (22 regions, not 21). */
+/* The demo's layout table differs where the layouts do: QEMU's firmware keeps
+ * 0x9f000-0x100000, so the PVH layout's page-table pool ends there and a `firmware` guard
+ * region follows (22 regions, not 21). */
+static const char *const layout_lines[] = {"page-table pool:", " regions:", "    page-tables ",
+					   "    firmware ", NULL};
+
+/* The demo's whole tour, the 6 guards and the 3 user-mode faults included, but its layout
+ * table's pool and firmware lines. */
 Test(qemu_diff, demo)
 {
-	static const char *const layout_lines[] = {"page-table pool:", " regions:", "    page-tables ",
-						   "    firmware ", NULL};
 	struct proc_result q;
 	char qemu_run[4096], demo[4096];
 	const char *qargv[] = {qemu_run, "--accel=tcg", "--timeout", "100", demo, NULL};
@@ -211,6 +222,17 @@ Test(qemu_diff, pc_machine)
 	diff_run_on("pc", guest("user_mode.elf"), "user-read", NULL);
 	diff_run_on("pc", guest("panic.elf"), NULL, NULL);
 	diff_run_on("pc", guest("expect.elf"), NULL, NULL);
+}
+
+/* QEMU on KVM too (-cpu host): the same CPU as ./vmm's, another VMM. require_kvm has
+ * checked /dev/kvm; in the KVM VM this is QEMU on the nested KVM. */
+Test(qemu_diff, kvm_accel)
+{
+	char demo[4096];
+
+	snprintf(demo, sizeof(demo), "%s/demo/guest.elf", pw_build());
+	diff_run_with("kvm", "microvm", guest("fault_null.elf"), NULL, NULL);
+	diff_run_with("kvm", "microvm", demo, NULL, layout_lines);
 }
 
 /* scripts/qemu-run's own contract: what it refuses, before QEMU starts (no KVM needed). */
