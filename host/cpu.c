@@ -24,8 +24,9 @@ static struct kvm_segment cpu_segment(uint16_t sel, uint64_t base, uint32_t limi
 	return s;
 }
 
-void cpu_long_mode_sregs(struct kvm_sregs *sregs, const struct layout *l)
+void cpu_long_mode_sregs(struct kvm_sregs *sregs, const struct layout *l, unsigned cpu)
 {
+	uint64_t gdt = layout_cpu_gdt(l, cpu);
 	struct kvm_segment code =
 	    cpu_segment(PW_SEL_CODE, 0, PW_SEG_LIMIT, PW_GDT_CODE_ACCESS, PW_GDT_CODE_FLAGS);
 	struct kvm_segment data =
@@ -33,12 +34,14 @@ void cpu_long_mode_sregs(struct kvm_sregs *sregs, const struct layout *l)
 
 	sregs->cs = code;
 	sregs->ds = sregs->es = sregs->fs = sregs->gs = sregs->ss = data;
-	sregs->tr =
-	    cpu_segment(PW_SEL_TSS, PW_TSS_GPA, PW_TSS_LIMIT, PW_GDT_TSS_ACCESS, PW_GDT_TSS_FLAGS);
+	/* GS points at the CPU's struct pw_cpu_data (pw_cpu_id reads it). */
+	sregs->gs.base = gdt + PW_CPU_DATA_OFF;
+	sregs->tr = cpu_segment(PW_SEL_TSS, gdt + PW_TSS_OFF, PW_TSS_LIMIT, PW_GDT_TSS_ACCESS,
+				PW_GDT_TSS_FLAGS);
 	/* No LDT: a null, unusable LDTR passes the VM-entry checks. */
 	memset(&sregs->ldt, 0, sizeof(sregs->ldt));
 	sregs->ldt.unusable = 1;
-	sregs->gdt.base = PW_GDT_GPA;
+	sregs->gdt.base = gdt;
 	sregs->gdt.limit = PW_GDT_LIMIT;
 	sregs->idt.base = PW_IDT_GPA;
 	sregs->idt.limit = 0;
@@ -48,12 +51,13 @@ void cpu_long_mode_sregs(struct kvm_sregs *sregs, const struct layout *l)
 	sregs->efer = CPU_ENTRY_EFER;
 }
 
-void cpu_entry_regs(struct kvm_regs *regs, const struct layout *l)
+void cpu_entry_regs(struct kvm_regs *regs, const struct layout *l, unsigned cpu)
 {
 	memset(regs, 0, sizeof(*regs));
 	regs->rip = l->entry;
-	regs->rsp = l->stack_top;
+	regs->rsp = layout_cpu_stack_top(l, cpu);
 	regs->rdi = l->boot_info;
+	regs->rsi = cpu;
 	regs->rflags = CPU_RFLAGS_RESERVED;
 }
 
@@ -66,8 +70,8 @@ enum vm_err cpu_setup(struct vm *vm, const struct layout *l, struct vm_error *e)
 	err = VCPU_IOCTL(vm, KVM_GET_SREGS, &sregs, e);
 	if (err)
 		return err;
-	cpu_long_mode_sregs(&sregs, l);
-	cpu_entry_regs(&regs, l);
+	cpu_long_mode_sregs(&sregs, l, vm->cpu);
+	cpu_entry_regs(&regs, l, vm->cpu);
 	err = VCPU_IOCTL(vm, KVM_SET_SREGS, &sregs, e);
 	if (!err)
 		err = VCPU_IOCTL(vm, KVM_SET_REGS, &regs, e);

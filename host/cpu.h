@@ -28,14 +28,17 @@
 #define CPU_ENTRY_EFER (CPU_EFER_LME | CPU_EFER_LMA | CPU_EFER_NXE)
 
 /* Fill sregs (as read from the vCPU, so KVM's own fields such as apic_base survive) for long
- * mode on l's tables and GDT. IDTR is PW_IDT_GPA with limit 0: no IDT until the guest loads
- * one, so an early exception escalates to a triple fault the VMM reports. */
-void cpu_long_mode_sregs(struct kvm_sregs *sregs, const struct layout *l);
+ * mode on l's tables and cpu's GDT, TSS and GS (its struct pw_cpu_data). IDTR is PW_IDT_GPA with
+ * limit 0: no IDT until the guest loads one, so an early exception escalates to a triple fault
+ * the VMM reports. */
+void cpu_long_mode_sregs(struct kvm_sregs *sregs, const struct layout *l, unsigned cpu);
 
-/* Fill regs for the entry: RIP, RSP, RDI = boot info GPA, RFLAGS with only the fixed bit. */
-void cpu_entry_regs(struct kvm_regs *regs, const struct layout *l);
+/* Fill regs for cpu's entry: RIP, RSP (its stack top), RDI = boot info GPA, RSI = cpu, RFLAGS
+ * with only the fixed bit. */
+void cpu_entry_regs(struct kvm_regs *regs, const struct layout *l, unsigned cpu);
 
-/* Load the entry state into vm's vCPU. Call after vm_open and layout_build. */
+/* Load the entry state of vm's vCPU (vm->cpu, 0 unless a view) into it. Call after vm_open and
+ * layout_build. */
 enum vm_err cpu_setup(struct vm *vm, const struct layout *l, struct vm_error *e);
 
 /* KVM_SET_SREGS with s, making KVM reset its MMU context even when s->cr3 is the current CR3:

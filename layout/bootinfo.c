@@ -24,6 +24,8 @@ void bootinfo_write(struct pw_boot_info *bi, const struct layout *l, const struc
 	    (opts->debugger ? PW_BOOT_F_DEBUGGER : 0) | opts->boot_flags;
 	bi->nregions = l->nregions;
 	__builtin_memcpy(bi->regions, l->regions, l->nregions * sizeof(l->regions[0]));
+	bi->ncpus = l->ncpus;
+	bi->percpu_base = l->percpu_base;
 	bi->cmdline_len = (uint32_t)len;
 	if (len)
 		__builtin_memcpy(bi->cmdline, opts->cmdline, len);

@@ -15,8 +15,17 @@
 /* Return an 8-byte segment descriptor (for a TSS: its low half; the high half is base >> 32). */
 uint64_t gdt_descriptor(uint32_t base, uint32_t limit, unsigned access, unsigned flags);
 
-/* Fill the zeroed page at PW_GDT_GPA (page: its host pointer, PW_GDT_SIZE bytes) with the GDT at
- * offset 0 and the TSS at PW_TSS_GPA - PW_GDT_GPA. */
-void gdt_write(uint8_t *page);
+/* The stack tops a CPU's TSS holds. */
+struct gdt_stacks {
+	uint64_t rsp0, ist_pf, ist_df;
+};
+
+/* CPU 0's: the fixed stacks of layout.h. */
+extern const struct gdt_stacks gdt_boot_stacks;
+
+/* Fill the zeroed GDT page of cpu (page: the builder's pointer to it; page_gpa: its address)
+ * with the GDT at offset 0, the TSS at PW_TSS_OFF with st's stacks, and struct pw_cpu_data at
+ * PW_CPU_DATA_OFF. */
+void gdt_write(uint8_t *page, uint64_t page_gpa, const struct gdt_stacks *st, unsigned cpu);
 
 #endif

@@ -316,6 +316,52 @@ static uint8_t *page_clear(const struct layout *l, uint64_t gpa)
 	return page;
 }
 
+/* The per-CPU guard pages in a block, each a guard of kind stack-guard in the tables. */
+static const uint64_t percpu_guards[] = {0, PW_PERCPU_DF_GUARD, PW_PERCPU_STACK_GUARD};
+
+/* CPUs 1..ncpus-1: the guard pages inside their blocks (mapped RW with the per-cpu region) and
+ * their GDT pages. */
+static enum layout_err percpu_build(struct layout *l)
+{
+	struct pt_flush fl; /* nothing runs on these tables yet */
+	enum pt_err err = PT_OK;
+
+	pt_flush_init(&fl);
+	for (unsigned cpu = 1; cpu < l->ncpus && !err; cpu++) {
+		uint64_t base = layout_percpu_block(l, cpu);
+		struct gdt_stacks st = {
+		    .rsp0 = base + PW_PERCPU_STACK + PW_PERCPU_STACK_SIZE,
+		    .ist_pf = base + PW_PERCPU_DF_GUARD,
+		    .ist_df = base + PW_PERCPU_STACK_GUARD,
+		};
+		uint8_t *gdt = page_clear(l, base + PW_PERCPU_GDT);
+
+		if (!gdt)
+			return LAYOUT_ERANGE;
+		gdt_write(gdt, base + PW_PERCPU_GDT, &st, cpu);
+		for (size_t i = 0; i < sizeof(percpu_guards) / sizeof(percpu_guards[0]) && !err; i++)
+			err = pt_set_guard(&l->pt, base + percpu_guards[i], PW_PAGE_SIZE,
+					   PW_REGION_STACK_GUARD, &fl);
+	}
+	return pt_to_layout(err);
+}
+
+uint64_t layout_percpu_block(const struct layout *l, unsigned cpu)
+{
+	return cpu == 0 ? 0 : l->percpu_base + (uint64_t)(cpu - 1) * PW_PERCPU_SIZE;
+}
+
+uint64_t layout_cpu_gdt(const struct layout *l, unsigned cpu)
+{
+	return cpu == 0 ? PW_GDT_GPA : layout_percpu_block(l, cpu) + PW_PERCPU_GDT;
+}
+
+uint64_t layout_cpu_stack_top(const struct layout *l, unsigned cpu)
+{
+	return cpu == 0 ? PW_STACK_GPA + PW_STACK_SIZE
+			: layout_percpu_block(l, cpu) + PW_PERCPU_STACK + PW_PERCPU_STACK_SIZE;
+}
+
 enum layout_err layout_build_segments(const struct guest_mem *mem, layout_to_virt_fn *to_virt,
 				      uint64_t mem_size, const struct layout_segment *segs,
 				      unsigned nsegs, uint64_t entry,
@@ -329,6 +375,9 @@ enum layout_err layout_build_segments(const struct guest_mem *mem, layout_to_vir
 	out->mem = mem;
 	out->to_virt = to_virt;
 	out->mem_size = mem_size;
+	out->ncpus = opts->ncpus ? opts->ncpus : 1;
+	if (out->ncpus > PW_MAX_CPUS)
+		return LAYOUT_ERANGE;
 	if (opts->cmdline && bounded_len(opts->cmdline, PW_CMDLINE_MAX) >= PW_CMDLINE_MAX)
 		return LAYOUT_ECMDLINE;
 	if (mem_size < PW_MEM_MIN || mem_size > PW_MEM_MAX || mem_size % PW_PAGE_SIZE)
@@ -338,6 +387,13 @@ enum layout_err layout_build_segments(const struct guest_mem *mem, layout_to_vir
 		return err;
 	if (!regions_fixed(&p, opts) || !regions_image(&p, segs, nsegs))
 		return LAYOUT_ERANGE;
+	if (out->ncpus > 1) {
+		out->percpu_base = align_up(p.cursor, PW_PAGE_SIZE);
+		if (!region_add(&p, out->percpu_base, PW_REGION_RAM, RW) ||
+		    !region_add(&p, out->percpu_base + (out->ncpus - 1) * PW_PERCPU_SIZE,
+				PW_REGION_PERCPU, RW))
+			return LAYOUT_ERANGE;
+	}
 	err = regions_high(&p, mem_size);
 	if (err)
 		return err;
@@ -348,7 +404,10 @@ enum layout_err layout_build_segments(const struct guest_mem *mem, layout_to_vir
 	bi = page_clear(out, PW_BOOT_INFO_GPA);
 	if (!gdt || !bi)
 		return LAYOUT_ERANGE; /* unreachable: RAM is at least PW_MEM_MIN */
-	gdt_write(gdt);
+	gdt_write(gdt, PW_GDT_GPA, &gdt_boot_stacks, 0);
+	err = percpu_build(out);
+	if (err)
+		return err;
 	out->entry = entry;
 	out->stack_top = PW_STACK_GPA + PW_STACK_SIZE;
 	out->boot_info = PW_BOOT_INFO_GPA;

@@ -50,6 +50,7 @@ struct layout_opts {
 	 * to PW_IMAGE_GPA becomes a `firmware` guard. */
 	uint64_t low_ram_end;
 	uint32_t boot_flags; /* more PW_BOOT_F_* for the boot info (PW_BOOT_F_PVH) */
+	unsigned ncpus;	     /* --cpus: 0 or 1 for one, at most PW_MAX_CPUS */
 };
 
 /* One image segment to map: a guest-physical range with generic paging flags. */
@@ -79,6 +80,8 @@ struct layout {
 	const struct guest_mem *mem;		  /* the VMM's RAM; NULL in the guest */
 	layout_to_virt_fn *to_virt;
 	uint64_t entry, stack_top, boot_info;
+	unsigned ncpus;
+	uint64_t percpu_base; /* CPU 1's block (docs/smp.md); 0 with one CPU */
 };
 
 enum layout_err {
@@ -99,6 +102,12 @@ enum layout_err layout_build_segments(const struct guest_mem *mem, layout_to_vir
 				      uint64_t mem_size, const struct layout_segment *segs,
 				      unsigned nsegs, uint64_t entry,
 				      const struct layout_opts *opts, struct layout *out);
+
+/* Where CPU cpu's per-CPU block starts (0 for CPU 0, which has the fixed regions), its GDT page
+ * (TSS at + PW_TSS_OFF, struct pw_cpu_data at + PW_CPU_DATA_OFF), and its stack top. */
+uint64_t layout_percpu_block(const struct layout *l, unsigned cpu);
+uint64_t layout_cpu_gdt(const struct layout *l, unsigned cpu);
+uint64_t layout_cpu_stack_top(const struct layout *l, unsigned cpu);
 
 /* Region containing gpa, or NULL if none (above 4 GiB). */
 const struct pw_region *layout_region_at(const struct layout *l, uint64_t gpa);

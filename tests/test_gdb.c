@@ -298,7 +298,7 @@ Test(gdb, examine_stack_and_registers)
 	EXPECT_OUT(r, "^cr3 +0x[1-9a-f][0-9a-f]* ");
 	EXPECT_OUT(r, "^cr0 +0x8[0-9a-f]{7} "); /* PG set */
 	EXPECT_OUT(r, "^fs_base +0x0 ");
-	EXPECT_OUT(r, "^gs_base +0x0 ");
+	EXPECT_OUT(r, "^gs_base +0x2c00 "); /* the CPU's struct pw_cpu_data (docs/abi.md) */
 	EXPECT_OUT(r, "^efer +0x[0-9a-f]*d00 "); /* LME, LMA, NXE */
 	stub_wait(&s);
 	proc_result_free(&r);

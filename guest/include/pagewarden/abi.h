@@ -138,7 +138,7 @@ struct pw_hc_panic {
  * At PW_BOOT_INFO_GPA, read-only to the guest; RDI holds its address at entry.
  */
 #define PW_BOOT_MAGIC	0x6e64727761776770ull /* "pgwawrdn" */
-#define PW_BOOT_VERSION 2 /* 2: 50 regions (the user stack) */
+#define PW_BOOT_VERSION 3 /* 2: 50 regions (the user stack); 3: ncpus, percpu_base */
 #define PW_MAX_REGIONS	50
 #define PW_CMDLINE_MAX	1024
 
@@ -161,6 +161,7 @@ enum pw_region_kind {
 	PW_REGION_HIGH_GUARD,
 	PW_REGION_USER_STACK, /* the CPL-3 stack of pw_user_call: user-accessible, guarded below */
 	PW_REGION_FIRMWARE,   /* below 1 MiB, kept by a PVH firmware: a guard (docs/images.md) */
+	PW_REGION_PERCPU,     /* CPUs 1..N-1's stacks, guards and GDTs (layout.h, docs/smp.md) */
 	PW_REGION_KIND_COUNT
 };
 
@@ -194,6 +195,17 @@ struct pw_boot_info {
 	struct pw_region regions[PW_MAX_REGIONS];
 	uint32_t cmdline_len;
 	char cmdline[PW_CMDLINE_MAX]; /* guest args joined by spaces, NUL-terminated */
+	uint32_t ncpus;		      /* --cpus: 1..PW_MAX_CPUS */
+	uint32_t reserved;
+	uint64_t percpu_base; /* CPU k >= 1's block: percpu_base + (k - 1) * PW_PERCPU_SIZE */
+};
+
+/* What GS points at on each CPU: at PW_CPU_DATA_OFF in its GDT page. The layout writes id and
+ * self; the rest is the runtime's (guest/lib/runtime.h), zero at entry. */
+struct pw_cpu_data {
+	uint32_t id;   /* 0..ncpus-1; the boot CPU is 0 */
+	uint32_t reserved;
+	uint64_t self; /* this struct's own address: one load gives a pointer to it */
 };
 
 #define PW_BOOT_F_1G_PAGES   (1u << 0) /* the CPU supports 1 GiB pages */
@@ -270,6 +282,7 @@ static inline const char *pw_region_kind_name(unsigned kind)
 	    [PW_REGION_HIGH_GUARD] = "high-guard",
 	    [PW_REGION_USER_STACK] = "user-stack",
 	    [PW_REGION_FIRMWARE] = "firmware",
+	    [PW_REGION_PERCPU] = "per-cpu",
 	};
 	return kind < PW_REGION_KIND_COUNT && names[kind] ? names[kind] : "?";
 }

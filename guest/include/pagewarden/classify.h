@@ -14,6 +14,7 @@
 
 #include "abi.h"
 #include "access.h"
+#include "layout.h"
 #include "pf_error.h"
 
 /* Region of regions[0..n) containing addr, or NULL. regions may be NULL when n is 0. */
@@ -26,6 +27,23 @@ static inline const struct pw_region *pw_regions_find(const struct pw_region *re
 			return &regions[i];
 	}
 	return NULL;
+}
+
+/* The kind of region addr falls in inside r: r's own, except in the per-cpu region, whose
+ * blocks hold guards, stacks and a GDT page (layout.h). */
+static inline unsigned pw_region_kind_at(const struct pw_region *r, uint64_t addr)
+{
+	uint64_t off;
+
+	if (r->kind != PW_REGION_PERCPU)
+		return r->kind;
+	off = (addr - r->start) % PW_PERCPU_SIZE;
+	if (off < PW_PERCPU_PF_STACK || (off >= PW_PERCPU_DF_GUARD && off < PW_PERCPU_DF_STACK) ||
+	    (off >= PW_PERCPU_STACK_GUARD && off < PW_PERCPU_STACK))
+		return PW_REGION_STACK_GUARD;
+	if (off < PW_PERCPU_STACK)
+		return PW_REGION_IST_STACK;
+	return off < PW_PERCPU_GDT ? PW_REGION_STACK : PW_REGION_GDT;
 }
 
 /* Kind of a #PF in a region of kind rkind, or PW_FAULT_NONE if the region does not decide it. */
@@ -95,7 +113,7 @@ static inline unsigned pw_classify_pf(const struct pw_region *regions, unsigned 
 				      uint64_t err, const struct pt_access_result *walk)
 {
 	const struct pw_region *r = pw_regions_find(regions, n, cr2);
-	unsigned kind = r ? pw_pf_kind_of_region(r->kind) : PW_FAULT_NONE;
+	unsigned kind = r ? pw_pf_kind_of_region(pw_region_kind_at(r, cr2)) : PW_FAULT_NONE;
 
 	if (err & PF_ERR_RSVD)
 		return PW_FAULT_RESERVED_BIT;

@@ -62,6 +62,30 @@
 #define PW_HIGH_GUARD_SIZE 0x200000ull
 #define PW_MAP_END	   0x100000000ull /* the identity map covers [0, 4 GiB) */
 
+/* --cpus N (docs/smp.md): CPU 0 uses the fixed regions above. CPUs 1..N-1 get one
+ * PW_PERCPU_SIZE block each, back to back from the boot info's percpu_base (the first page after
+ * the image), all in one region of kind per-cpu whose guard pages are guards in the tables:
+ *
+ *   +0x00000  guard: #PF IST   4K    not present
+ *   +0x01000  #PF IST stack    16K   RW NX
+ *   +0x05000  guard: #DF IST   4K    not present
+ *   +0x06000  #DF IST stack    16K   RW NX
+ *   +0x0a000  guard: stack     4K    not present
+ *   +0x0b000  stack            64K   RW NX        RSP = +0x1b000 at entry
+ *   +0x1b000  GDT + TSS        4K    RW NX        GDT at +0, TSS at +0x800, CPU data at +0xc00
+ */
+#define PW_MAX_CPUS	       64
+#define PW_PERCPU_PF_STACK     0x01000ull
+#define PW_PERCPU_DF_GUARD     0x05000ull
+#define PW_PERCPU_DF_STACK     0x06000ull
+#define PW_PERCPU_STACK_GUARD  0x0a000ull
+#define PW_PERCPU_STACK	       0x0b000ull
+#define PW_PERCPU_STACK_SIZE   0x10000ull
+#define PW_PERCPU_GDT	       0x1b000ull
+#define PW_PERCPU_SIZE	       0x1c000ull
+#define PW_TSS_OFF	       0x800ull /* the TSS in a GDT page (CPU 0's: PW_TSS_GPA) */
+#define PW_CPU_DATA_OFF	       0xc00ull /* struct pw_cpu_data in a GDT page: GS base */
+
 /* RAM size limits (-m/--mem). */
 #define PW_MEM_DEFAULT 0x4000000ull  /* 64 MiB */
 #define PW_MEM_MIN     0x400000ull   /* 4 MiB: the fixed low region, an image and a heap */
