@@ -96,10 +96,12 @@ static void json_exits(FILE *f, const struct run *r)
 	fputs("},\n", f);
 }
 
-static void json_fault(FILE *f, const struct fault_record *x)
+static void json_fault(FILE *f, const struct fault_record *x, bool smp)
 {
 	fputs("    {\"kind\": ", f);
 	json_string(f, pw_fault_kind_name(x->kind));
+	if (smp) /* --cpus N > 1: which vCPU it happened on */
+		fprintf(f, ", \"cpu\": %u", x->cpu);
 	/* ept-* exits are no exception: no vector */
 	if (x->kind == PW_FAULT_EPT_UNBACKED || x->kind == PW_FAULT_EPT_READONLY)
 		fputs(", \"vector\": null, \"gva\": ", f);
@@ -131,12 +133,18 @@ static void json_fault(FILE *f, const struct fault_record *x)
 	fputc('}', f);
 }
 
+/* True if r is one of several vCPUs' runs (--cpus N > 1). */
+static bool json_smp(const struct run *r)
+{
+	return r->vm && r->vm->ncpus > 1;
+}
+
 static void json_faults(FILE *f, const struct run *r)
 {
 	fputs("  \"faults\": [", f);
 	for (size_t i = 0; i < r->faults.n; i++) {
 		fputs(i ? ",\n" : "\n", f);
-		json_fault(f, &r->faults.v[i]);
+		json_fault(f, &r->faults.v[i], json_smp(r));
 	}
 	fputs(r->faults.n ? "\n  ],\n" : "],\n", f);
 	fprintf(f, "  \"faults_dropped\": %llu\n", (unsigned long long)r->faults.dropped);
@@ -154,6 +162,8 @@ int json_write_run(FILE *f, const struct run *r, const char *image, uint64_t mem
 		fprintf(f, ",\n  \"exit_code\": %lld", (long long)r->exit_code);
 	else
 		fputs(",\n  \"exit_code\": null", f);
+	if (json_smp(r)) /* the vCPU whose stop ended the run */
+		fprintf(f, ",\n  \"cpu\": %u,\n  \"ncpus\": %u", r->vm->cpu, r->vm->ncpus);
 	fprintf(f, ",\n  \"status\": %d,\n  \"message\": ", status);
 	json_string(f, r->msg);
 	fputs(",\n", f);

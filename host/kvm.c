@@ -156,31 +156,61 @@ static enum vm_err vm_check_api(struct vm *vm, struct vm_error *e)
 	return VM_OK;
 }
 
-/* Create the VM, the vCPU and map the vCPU's kvm_run page. */
+/* Create vCPU id and map its kvm_run page (size bytes). */
+static enum vm_err vm_create_vcpu(struct vm *vm, unsigned id, int size, struct vm_error *e)
+{
+	struct kvm_run *run;
+
+	int fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+
+	if (fd < 0)
+		return vm_fail(e, VM_EIOCTL, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+	if (vm->ncpus > 1) { /* into the block the sandbox allows (VM_VCPU_FD_BASE) */
+		int moved = dup3(fd, VM_VCPU_FD_BASE + (int)id, O_CLOEXEC);
+
+		close(fd);
+		if (moved < 0)
+			return vm_fail(e, VM_EIOCTL, "moving vCPU %u's fd to %d: %s", id,
+				       VM_VCPU_FD_BASE + (int)id, strerror(errno));
+		fd = moved;
+	}
+	vm->vcpu_fds[id] = fd;
+	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fds[id], 0);
+	if (run == MAP_FAILED)
+		return vm_fail(e, VM_EIOCTL, "mmap of kvm_run: %s", strerror(errno));
+	vm->runs[id] = run;
+	/* KVM then copies the GPRs into kvm_run at every exit: no KVM_GET_REGS per exit. */
+	if (vm->has_sync_regs)
+		run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	return VM_OK;
+}
+
+/* Create the VM, with the in-kernel irqchip for more than one vCPU, then the vCPUs; vcpu_fd and
+ * run are vCPU 0's. */
 static enum vm_err vm_create(struct vm *vm, struct vm_error *e)
 {
+	enum vm_err err = VM_OK;
 	int size;
 
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		return vm_fail(e, VM_EIOCTL, "KVM_CREATE_VM: %s", strerror(errno));
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
-		return vm_fail(e, VM_EIOCTL, "KVM_CREATE_VCPU: %s", strerror(errno));
+	if (vm->ncpus > 1) {
+		if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+			return vm_fail(e, VM_ENOCAP, "KVM_CREATE_IRQCHIP (needed by --cpus): %s",
+				       strerror(errno));
+		vm->irqchip = true;
+	}
 	size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (size < (int)sizeof(struct kvm_run))
 		return vm_fail(e, VM_EIOCTL, "KVM_GET_VCPU_MMAP_SIZE: %s",
 			       size < 0 ? strerror(errno) : "too small");
-	vm->run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		vm->run = NULL;
-		return vm_fail(e, VM_EIOCTL, "mmap of kvm_run: %s", strerror(errno));
-	}
 	vm->run_size = (size_t)size;
-	/* KVM then copies the GPRs into kvm_run at every exit: no KVM_GET_REGS per exit. */
-	if (vm->has_sync_regs)
-		vm->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
-	return VM_OK;
+	for (unsigned id = 0; id < vm->ncpus && !err; id++)
+		err = vm_create_vcpu(vm, id, size, e);
+	vm->vcpu_fd = vm->vcpu_fds[0];
+	vm->run = vm->runs[0];
+	return err;
 }
 
 /* Read what the layout needs to know from the CPUID leaves KVM will show the guest. */
@@ -221,9 +251,10 @@ static enum vm_err vm_set_cpuid(struct vm *vm, struct vm_error *e)
 		nent *= 2;
 	}
 	vm_note_cpuid(vm, c);
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0)
-		err = vm_fail(e, VM_EIOCTL, "KVM_SET_CPUID2: %s", strerror(errno));
-	else if (!vm->has_nx)
+	for (unsigned id = 0; id < vm->ncpus && !err; id++)
+		if (ioctl(vm->vcpu_fds[id], KVM_SET_CPUID2, c) < 0)
+			err = vm_fail(e, VM_EIOCTL, "KVM_SET_CPUID2: %s", strerror(errno));
+	if (!err && !vm->has_nx)
 		err = vm_fail(e, VM_ENOCAP, "the CPU KVM offers has no NX (execute-disable) bit");
 	free(c);
 	return err;
@@ -231,10 +262,40 @@ static enum vm_err vm_set_cpuid(struct vm *vm, struct vm_error *e)
 
 enum vm_err vm_open(struct vm *vm, struct vm_error *e)
 {
+	return vm_open_cpus(vm, 1, e);
+}
+
+void vm_cpu_view(const struct vm *vm, unsigned cpu, struct vm *view)
+{
+	*view = *vm;
+	view->cpu = cpu;
+	view->vcpu_fd = vm->vcpu_fds[cpu];
+	view->run = vm->runs[cpu];
+}
+
+enum vm_err vm_cpu_runnable(const struct vm *vm, unsigned cpu, struct vm_error *e)
+{
+	struct kvm_mp_state mp = {.mp_state = KVM_MP_STATE_RUNNABLE};
+
+	if (!vm->irqchip)
+		return VM_OK; /* without the irqchip every vCPU runs at its first KVM_RUN */
+	if (ioctl(vm->vcpu_fds[cpu], KVM_SET_MP_STATE, &mp) < 0)
+		return vm_fail(e, VM_EIOCTL, "KVM_SET_MP_STATE (vCPU %u): %s", cpu,
+			       strerror(errno));
+	return VM_OK;
+}
+
+enum vm_err vm_open_cpus(struct vm *vm, unsigned ncpus, struct vm_error *e)
+{
 	enum vm_err err;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	for (unsigned i = 0; i < PW_MAX_CPUS; i++)
+		vm->vcpu_fds[i] = -1;
+	if (ncpus < 1 || ncpus > PW_MAX_CPUS)
+		return vm_fail(e, VM_ENOCAP, "%u vCPUs: 1 to %u are possible", ncpus, PW_MAX_CPUS);
+	vm->ncpus = ncpus;
 	e->err = VM_OK;
 	e->detail[0] = '\0';
 	err = vm_open_device(vm, e);
@@ -433,11 +494,15 @@ enum vm_err vm_complete_exit(struct vm *vm, unsigned last_exit, struct vm_error 
 
 void vm_close(struct vm *vm)
 {
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
+	for (unsigned i = 0; i < vm->ncpus && i < PW_MAX_CPUS; i++) {
+		if (vm->runs[i])
+			munmap(vm->runs[i], vm->run_size);
+		if (vm->vcpu_fds[i] >= 0)
+			close(vm->vcpu_fds[i]);
+		vm->runs[i] = NULL;
+		vm->vcpu_fds[i] = -1;
+	}
 	vm->run = NULL;
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

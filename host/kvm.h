@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 
 #include "memory.h"
+#include "pagewarden/layout.h"
 
 #define VM_KVM_DEVICE	   "/dev/kvm"
 #define VM_KVM_API_VERSION 12 /* the only stable KVM API there has ever been */
@@ -38,6 +39,12 @@ struct vm {
 	bool has_debugregs;	 /* KVM_CAP_DEBUGREGS */
 	struct kvm_guest_debug debug; /* the guest debug control last set (vm_set_guest_debug) */
 	unsigned ram_slots;	      /* RAM memslots in use: ids 0 .. ram_slots - 1 */
+	/* --cpus: every vCPU; vcpu_fd and run above are those of vCPU `cpu` (vm_cpu_view). With
+	 * more than one, the VM has KVM's in-kernel irqchip (a local APIC per vCPU). */
+	unsigned ncpus, cpu;
+	bool irqchip;
+	int vcpu_fds[PW_MAX_CPUS];
+	struct kvm_run *runs[PW_MAX_CPUS];
 };
 
 enum vm_err {
@@ -71,6 +78,22 @@ const char *vm_internal_error_name(unsigned suberror);
  * vCPU the CPUID KVM supports (NX, 1 GiB pages, MAXPHYADDR recorded in vm). On error every fd
  * opened so far is closed. */
 enum vm_err vm_open(struct vm *vm, struct vm_error *e);
+
+/* vm_open with ncpus vCPUs (1..PW_MAX_CPUS) and, for more than one, KVM_CREATE_IRQCHIP first. */
+enum vm_err vm_open_cpus(struct vm *vm, unsigned ncpus, struct vm_error *e);
+
+/* Fill *view with vm seen from vCPU cpu: its vcpu_fd and run. A view shares vm's fds and must
+ * not be closed. */
+void vm_cpu_view(const struct vm *vm, unsigned cpu, struct vm *view);
+
+/* Make vCPU cpu of vm runnable now (an AP waits for INIT/SIPI under the in-kernel irqchip). */
+enum vm_err vm_cpu_runnable(const struct vm *vm, unsigned cpu, struct vm_error *e);
+
+/* --cpus N > 1: vCPU k's fd is VM_VCPU_FD_BASE + k, a block of PW_MAX_CPUS aligned to it, so
+ * that the seccomp filter can allow the whole block (host/sandbox_rules.h). Below 1024, the
+ * usual soft limit of open files. */
+#define VM_VCPU_FD_BASE 960
+_Static_assert(VM_VCPU_FD_BASE % PW_MAX_CPUS == 0, "the vCPU fd block must be aligned");
 
 #define VM_RAM_SLOTS_MAX 3
 

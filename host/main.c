@@ -26,6 +26,7 @@
 #include "report.h"
 #include "run.h"
 #include "sandbox.h"
+#include "smp.h"
 #include "status.h"
 #include "steplock.h"
 #include "trapstubs.h"
@@ -44,6 +45,7 @@ struct vmm {
 	struct count count; /* --count */
 	int core_fd;	    /* --core FILE, opened before the sandbox; -1 without */
 	struct gdb_stub gdb; /* --gdb */
+	struct smp *smp;     /* --cpus N > 1: the other vCPUs */
 };
 
 /* Open the --json destination, if any. */
@@ -122,7 +124,7 @@ static int vmm_open_kvm(struct vmm *v)
 {
 	struct vm_error e = {0};
 
-	if (vm_open(&v->vm, &e) == VM_OK)
+	if (vm_open_cpus(&v->vm, v->o.cpus, &e) == VM_OK)
 		return 0;
 	fprintf(stderr, "vmm: %s\n", e.detail);
 	return e.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
@@ -138,6 +140,7 @@ static int vmm_build_guest(struct vmm *v)
 	    .maxphyaddr = v->vm.maxphyaddr,
 	    .cmdline = v->o.cmdline,
 	    .debugger = v->o.gdb != NULL,
+	    .ncpus = v->o.cpus,
 	};
 	struct image_error ie = {0};
 	struct vm_error ve = {0};
@@ -253,6 +256,31 @@ static int vmm_gdb_open(struct vmm *v)
 	return gdb_status(err);
 }
 
+/* --cpus N > 1: the other vCPUs' state, runs and threads, waiting to start (each thread has
+ * installed its own seccomp filter). */
+static int vmm_smp_start(struct vmm *v)
+{
+	struct vm_error e = {0};
+
+	v->smp = calloc(1, sizeof(*v->smp));
+	if (!v->smp) {
+		fputs("vmm: out of memory for the vCPUs\n", stderr);
+		return PW_STATUS_INTERNAL;
+	}
+	v->run.replay = NULL; /* a replay rebuilds one vCPU */
+	if (smp_prepare(v->smp, &v->run, &v->vm, &v->mem, &v->layout, &e)) {
+		fprintf(stderr, "vmm: %s\n", e.detail);
+		return PW_STATUS_INTERNAL;
+	}
+	if (smp_start(v->smp, !v->o.no_sandbox) < 0) {
+		smp_finish(v->smp);
+		fprintf(stderr, "vmm: cannot start the vCPU threads%s\n",
+			v->o.no_sandbox ? "" : " (or install their seccomp filters)");
+		return PW_STATUS_INTERNAL;
+	}
+	return 0;
+}
+
 /* Run the guest and report; returns ./vmm's exit status. */
 static int vmm_run(struct vmm *v)
 {
@@ -285,14 +313,25 @@ static int vmm_run(struct vmm *v)
 		return status;
 	if (v->o.gdb && (status = vmm_gdb_open(v)))
 		return status;
+	if (v->o.cpus > 1 && (status = vmm_smp_start(v)))
+		return status;
 	/* Last thing before the guest runs: every file and KVM object already exists. */
 	se = v->o.no_sandbox ? SANDBOX_OK : sandbox_install(&v->vm, v->o.gdb ? v->gdb.fd : -1, v->gdb.listen_fd);
 	if (se) {
 		fprintf(stderr, "vmm: sandbox: %s\n", sandbox_strerror(se));
+		if (v->smp) {
+			v->smp->stop_all = 1;
+			smp_go(v->smp);
+			smp_finish(v->smp);
+		}
 		return PW_STATUS_INTERNAL;
 	}
+	if (v->smp)
+		smp_go(v->smp);
 	if (!v->o.gdb || gdb_start(&v->gdb, &v->run))
 		run_guest(&v->run);
+	if (v->smp)
+		smp_finish(v->smp);
 	if (v->o.gdb)
 		gdb_finish(&v->gdb, &v->run);
 	if (v->o.count)
@@ -322,6 +361,10 @@ static int vmm_main(struct vmm *v)
 	if (v->json && v->json != stdout)
 		fclose(v->json);
 	run_free(&v->run);
+	if (v->smp) {
+		smp_free(v->smp);
+		free(v->smp);
+	}
 	if (v->replay.step_lock_fd >= 0)
 		close(v->replay.step_lock_fd);
 	if (v->core_fd >= 0)

@@ -1,6 +1,7 @@
 /* The command line. */
 #include "options.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -30,6 +31,7 @@ enum {
 	OPT_GDB_ANY,
 	OPT_GDB_WATCH,
 	OPT_CORE,
+	OPT_CPUS,
 };
 
 /* "+": stop at the first non-option (IMAGE); ":": report a missing value as ':'. */
@@ -56,6 +58,7 @@ static const struct option opt_long[] = {
     {"gdb-any-address", no_argument, NULL, OPT_GDB_ANY},
     {"gdb-watch", required_argument, NULL, OPT_GDB_WATCH},
     {"core", required_argument, NULL, OPT_CORE},
+    {"cpus", required_argument, NULL, OPT_CPUS},
     {NULL, 0, NULL, 0},
 };
 
@@ -143,6 +146,38 @@ static enum opt_err opt_limit(int c, const char *arg, struct options *o, struct 
 				arg);
 	o->max_exits = v;
 	return OPT_OK;
+}
+
+/* --cpus N: 1..PW_MAX_CPUS vCPUs. */
+static enum opt_err opt_cpus(const char *arg, struct options *o, struct opt_error *e)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || arg[0] == '+' || v < 1 ||
+	    v > PW_MAX_CPUS)
+		return opt_fail(e, "--cpus '%s': want a number of vCPUs from 1 to %u", arg,
+				PW_MAX_CPUS);
+	o->cpus = (unsigned)v;
+	return OPT_OK;
+}
+
+/* --cpus N > 1 with an option that drives one vCPU: the message, or NULL if they combine. */
+static const char *opt_cpus_conflict(const struct options *o)
+{
+	if (o->cpus <= 1)
+		return NULL;
+	if (o->inject)
+		return "--inject";
+	if (o->gdb)
+		return "--gdb";
+	if (o->count)
+		return "--count";
+	if (o->replay_triple_fault)
+		return "--replay-triple-fault";
+	return NULL;
 }
 
 /* --gdb-watch=auto|dr|pages */
@@ -237,6 +272,8 @@ static enum opt_err opt_apply(int c, const char *arg, struct options *o, struct 
 		return OPT_OK;
 	case OPT_GDB_WATCH:
 		return opt_gdb_watch(arg, o, e);
+	case OPT_CPUS:
+		return opt_cpus(arg, o, e);
 	case OPT_CORE:
 		if (!*arg)
 			return opt_fail(e, "--core: empty file name");
@@ -269,6 +306,7 @@ enum opt_err options_parse(int argc, char *const argv[], struct options *o, stru
 	o->mem = PW_MEM_DEFAULT;
 	o->fault_mode = PW_FAULTS_GUEST;
 	o->console_limit = OPT_CONSOLE_LIMIT_DEFAULT;
+	o->cpus = 1;
 	e->msg[0] = '\0';
 	optind = 0; /* 0, not 1: glibc then also resets its internal state */
 	opterr = 0; /* messages are ours, and main prints them */
@@ -286,6 +324,9 @@ enum opt_err options_parse(int argc, char *const argv[], struct options *o, stru
 				   "are its own)");
 	if (o->gdb && o->count)
 		return opt_fail(e, "--gdb does not combine with --count (both drive single steps)");
+	if (opt_cpus_conflict(o))
+		return opt_fail(e, "--cpus %u does not combine with %s yet (it drives one vCPU)",
+				o->cpus, opt_cpus_conflict(o));
 	if (optind >= argc)
 		return opt_fail(e, "no image given");
 	o->image = argv[optind];
@@ -324,6 +365,7 @@ void options_usage(FILE *f, const char *prog)
 		"      --gdb-any-address  allow --gdb on an address other than loopback\n"
 		"      --gdb-watch=HOW  watchpoints in debug registers (dr), write-protected\n"
 		"                       pages (pages) or whichever works here (auto, default)\n"
+		"      --cpus N         run N vCPUs (1..64, default 1; docs/smp.md)\n"
 		"      --core FILE      when the guest crashes, write an ELF core of it to FILE\n"
 		"                       (created at start; left empty if the guest does not crash)\n"
 		"  -h, --help           show this help\n"

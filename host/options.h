@@ -39,6 +39,7 @@ struct options {
 	bool gdb_any_address;	      /* --gdb-any-address: HOST may be a non-loopback address */
 	unsigned gdb_watch;	      /* --gdb-watch=auto|dr|pages: enum opt_gdb_watch */
 	const char *core_path;	      /* --core FILE: an ELF core of a crashed guest; NULL: no */
+	unsigned cpus;		      /* --cpus N: vCPUs, 1..PW_MAX_CPUS (default 1) */
 	const char *image;	      /* the first non-option argument */
 	char cmdline[PW_CMDLINE_MAX]; /* the arguments after IMAGE, joined by spaces */
 };

@@ -40,6 +40,7 @@ static const struct run_stop_info run_stops[RUN_STOP_COUNT] = {
     [RUN_STOP_KVM_ERROR] = {"kvm-error", PW_STATUS_INTERNAL, false},
     [RUN_STOP_LIMIT] = {"limit", PW_STATUS_LIMIT, false},
     [RUN_STOP_KILLED] = {"killed", PW_STATUS_KILLED, false},
+    [RUN_STOP_STOPPED] = {"stopped", PW_STATUS_INTERNAL, false},
 };
 
 const char *run_stop_name(enum run_stop stop)
@@ -67,6 +68,7 @@ void run_init(struct run *r, struct vm *vm, const struct guest_mem *mem,
 	r->mem = mem;
 	r->layout = layout;
 	r->cfg = *cfg;
+	r->faults.cpu = vm->cpu;
 	guest_pt_init(&r->gpt, layout);
 }
 
@@ -498,9 +500,12 @@ static void run_failed(struct run *r, int err)
 			run_stopf(r, RUN_STOP_TIMEOUT,
 				  "CPU budget of %g ms exhausted at RIP 0x%llx",
 				  r->cfg.cpu_budget * 1e3, (unsigned long long)run_rip(r));
-		else if (run_timer_fired)
+		else if (run_timer_fired && !r->cfg.no_timers)
 			run_stopf(r, RUN_STOP_TIMEOUT, "timeout after %gs at RIP 0x%llx",
 				  r->cfg.timeout, (unsigned long long)run_rip(r));
+		else if (r->cfg.stop_all && *r->cfg.stop_all)
+			run_stopf(r, RUN_STOP_STOPPED, "stopped at RIP 0x%llx: another vCPU ended the run",
+				  (unsigned long long)run_rip(r));
 		else if (r->intr_hook)
 			r->intr_hook(r, r->exit_hook_arg);
 		return;
@@ -524,7 +529,8 @@ static void run_once(struct run *r)
 
 	r->regs_valid = r->sregs_valid = false;
 	/* Without KVM_CAP_IMMEDIATE_EXIT a signal just before KVM_RUN is only seen here. */
-	if (run_timer_fired && !r->vm->has_immediate_exit) {
+	if ((run_timer_fired || (r->cfg.stop_all && *r->cfg.stop_all)) &&
+	    !r->vm->has_immediate_exit) {
 		run_failed(r, EINTR);
 		return;
 	}
@@ -558,11 +564,25 @@ static void run_once(struct run *r)
 	run_handle_exit(r);
 }
 
+/* Run until the guest stops, timing it. */
+static enum run_stop run_guest_loop(struct run *r)
+{
+	uint64_t start = r->start_ns = run_clock_ns(CLOCK_MONOTONIC);
+	uint64_t cpu = run_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+
+	while (r->stop == RUN_STOP_NONE)
+		run_once(r);
+	r->wall_ns = run_clock_ns(CLOCK_MONOTONIC) - start;
+	r->cpu_ns = run_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	return r->stop;
+}
+
 enum run_stop run_guest(struct run *r)
 {
 	struct run_timer_saved old;
-	uint64_t start, cpu;
 
+	if (r->cfg.no_timers) /* a secondary vCPU's thread: none of the process's timers */
+		return run_guest_loop(r);
 	if (run_timer_arm(r, &old) < 0) {
 		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot arm the --timeout timer: %s",
 			  strerror(errno));
@@ -573,12 +593,7 @@ enum run_stop run_guest(struct run *r)
 		r->budget_pending = false;
 		run_budget_start(r);
 	}
-	start = r->start_ns = run_clock_ns(CLOCK_MONOTONIC);
-	cpu = run_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	while (r->stop == RUN_STOP_NONE)
-		run_once(r);
-	r->wall_ns = run_clock_ns(CLOCK_MONOTONIC) - start;
-	r->cpu_ns = run_clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu;
+	run_guest_loop(r);
 	run_timer_disarm(r, &old);
 	r->timers_armed = false;
 	return r->stop;

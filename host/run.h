@@ -34,6 +34,7 @@ enum run_stop {
 	RUN_STOP_KVM_ERROR,	/* KVM_RUN or another KVM call failed */
 	RUN_STOP_LIMIT,		/* --console-limit or --max-exits exceeded */
 	RUN_STOP_KILLED,	/* the debugger killed the guest (gdb's kill) */
+	RUN_STOP_STOPPED,	/* --cpus: another vCPU's stop ended the run (host/smp.c) */
 	RUN_STOP_COUNT
 };
 
@@ -49,11 +50,17 @@ struct run_config {
 				 * injection's hang budget); 0 = none */
 	bool replay_always;	/* replay a triple fault even when KVM kept the registers, and
 				 * compare (--replay-triple-fault) */
+	/* --cpus (host/smp.c): set when any vCPU's run stopped; a KICK then ends this one with
+	 * RUN_STOP_STOPPED. NULL with one vCPU. */
+	volatile int *stop_all;
+	bool no_timers; /* a secondary vCPU: --timeout and the CPU budget are the first's */
 };
 
 /* Exit reasons counted one by one; rarer, larger reasons share the last slot. */
 #define RUN_EXIT_SLOTS 48
 #define RUN_MSG_MAX    (3 * PW_STRING_MAX)
+
+struct smp;
 
 struct run {
 	/* inputs: set by run_init */
@@ -71,6 +78,7 @@ struct run {
 	/* optional, set after run_init: how to build the guest again, for a triple fault whose
 	 * registers KVM reset (host/replay.h); NULL: no replay */
 	const struct replay_src *replay;
+	struct smp *smp; /* --cpus: the vCPUs this run is one of (host/smp.h); NULL with one */
 
 	/* outcome */
 	enum run_stop stop;

@@ -16,6 +16,15 @@
 #define SANDBOX_FD_VM	0x7e1dc0df
 #define SANDBOX_FD_GDB	0x7e1dc0e0
 #define SANDBOX_FD_GDB_LISTEN 0x7e1dc0e1
+/* Not an fd: the VMM's pid, the only process tgkill may signal (--cpus: one vCPU thread stopping
+ * the others). */
+#define SANDBOX_PID 0x7e1dc0e2
+/* --cpus N > 1: the vCPU fds are VM_VCPU_FD_BASE + id (host/kvm.h), a block of 64 aligned to
+ * 64, and the vCPU ioctls are allowed on the block: any vCPU's fd & SANDBOX_VCPU_BLOCK_MASK. Every
+ * thread may then read any vCPU's state (the report of the vCPU whose stop ended the run comes
+ * from the main thread). */
+#define SANDBOX_FD_VCPU_BLOCK	0x7e1dc0c0
+#define SANDBOX_VCPU_BLOCK_MASK (~(scmp_datum_t)63)
 
 /* With --gdb only: the connected socket's calls (fcntl for ^C's SIGIO, setsockopt for
  * TCP_NODELAY), and memslot changes on
@@ -62,11 +71,12 @@ static const int sandbox_plain[] = {
     SYS_flock, /* the single-step lock (host/steplock.c): campaign workers, triple-fault replays */
     SYS_exit,
     SYS_exit_group,
+    SYS_getpid, /* pthread_kill: --cpus stops the other vCPU threads (tgkill, below) */
+    SYS_gettid,
+    SYS_rseq, /* a vCPU thread's exit unregisters its restartable sequences */
 #ifdef __SANITIZE_ADDRESS__
     /* ASan/LSan at exit: reading /proc/self/maps and stopping the world to scan for leaks. */
     SYS_read,
-    SYS_getpid,
-    SYS_gettid,
     SYS_sched_yield,
     SYS_clone,
     SYS_clone3,
@@ -82,7 +92,6 @@ static const int sandbox_plain[] = {
     SYS_getrlimit,
     SYS_prlimit64,
     SYS_set_robust_list,
-    SYS_rseq,
     SYS_mprotect,
     SYS_sched_getaffinity,
     SYS_uname,

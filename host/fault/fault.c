@@ -61,7 +61,8 @@ bool fault_list_append(struct fault_list *l, const struct fault_record *f)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n++] = *f;
+	l->v[l->n] = *f;
+	l->v[l->n++].cpu = l->cpu;
 	return true;
 }
 

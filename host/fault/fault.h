@@ -22,6 +22,7 @@ struct fault_record {
 	bool recovered;	    /* the guest went on after it */
 	const char *access;    /* exits: "read" or "write"; NULL otherwise (static string) */
 	const char *diagnosis; /* triple faults: the VMM's best explanation; NULL otherwise */
+	unsigned cpu;	       /* the vCPU it happened on (--cpus); stamped by fault_list_append */
 };
 
 /* A guest that faults in a loop (demand paging a 256 MiB heap is 65536 faults) must not make
@@ -32,6 +33,7 @@ struct fault_list {
 	struct fault_record *v;
 	size_t n, cap;
 	uint64_t dropped; /* faults not recorded: list full or out of memory */
+	unsigned cpu;	  /* the vCPU whose run owns the list: every record gets it */
 };
 
 /* Name of a catcher as reports print it ("guest-idt", "vmm", "exit"); "?" if unknown. */

@@ -42,8 +42,21 @@ static int gen_gdb_rules(scmp_filter_ctx ctx)
 	return gen_ioctls(ctx, SANDBOX_FD_VM, sandbox_gdb_vm_reqs, SANDBOX_N(sandbox_gdb_vm_reqs));
 }
 
-/* Add every rule to ctx, with placeholder fds (and gdb's with gdb). */
-static int gen_rules(scmp_filter_ctx ctx, int gdb)
+/* ioctl(fd, req) for each req in reqs[0..n) and any fd of the vCPU block (--cpus). */
+static int gen_block_ioctls(scmp_filter_ctx ctx, const unsigned long *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, SANDBOX_VCPU_BLOCK_MASK,
+					     (scmp_datum_t)SANDBOX_FD_VCPU_BLOCK),
+				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)reqs[i], 0)) < 0)
+			return -1;
+	return 0;
+}
+
+/* Add every rule to ctx, with placeholder fds (and gdb's with gdb; the vCPU block's with smp
+ * instead of one vCPU's). */
+static int gen_rules(scmp_filter_ctx ctx, int gdb, int smp)
 {
 	if (gdb && gen_gdb_rules(ctx) < 0)
 		return -1;
@@ -61,16 +74,25 @@ static int gen_rules(scmp_filter_ctx ctx, int gdb)
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 			     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)SANDBOX_TTY_IOCTL, 0)) < 0)
 		return -1;
+#ifndef __SANITIZE_ADDRESS__ /* ASan's list allows tgkill to every process */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
+			     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)SANDBOX_PID, 0)) < 0)
+		return -1;
+#endif
 	/* Opening files fails instead of killing: optional loads degrade (docs/security.md). */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0) < 0)
 		return -1;
+	if (smp)
+		return gen_block_ioctls(ctx, sandbox_vcpu_reqs, SANDBOX_N(sandbox_vcpu_reqs)) ||
+		       gen_ioctls(ctx, SANDBOX_FD_VM, sandbox_vm_reqs, SANDBOX_N(sandbox_vm_reqs));
 	return gen_ioctls(ctx, SANDBOX_FD_VCPU, sandbox_vcpu_reqs, SANDBOX_N(sandbox_vcpu_reqs)) ||
 	       gen_ioctls(ctx, SANDBOX_FD_VM, sandbox_vm_reqs, SANDBOX_N(sandbox_vm_reqs));
 }
 
-/* Compile the filter (gdb: with gdb's rules) into insns; returns the instruction count, or -1. */
-static long gen_compile(struct sock_filter *insns, size_t max, int gdb)
+/* Compile the filter (gdb: with gdb's rules; smp: for --cpus) into insns; returns the
+ * instruction count, or -1. */
+static long gen_compile(struct sock_filter *insns, size_t max, int gdb, int smp)
 {
 	/* Kill the whole process, not one thread: a VMM that made a syscall outside this list is
 	 * either buggy or no longer ours. */
@@ -78,7 +100,8 @@ static long gen_compile(struct sock_filter *insns, size_t max, int gdb)
 	FILE *tmp = tmpfile();
 	long len = -1;
 
-	if (ctx && tmp && gen_rules(ctx, gdb) == 0 && seccomp_export_bpf(ctx, fileno(tmp)) == 0) {
+	if (ctx && tmp && gen_rules(ctx, gdb, smp) == 0 &&
+	    seccomp_export_bpf(ctx, fileno(tmp)) == 0) {
 		rewind(tmp);
 		len = (long)fread(insns, sizeof(*insns), max, tmp);
 		if (len <= 0 || (size_t)len == max)
@@ -107,23 +130,26 @@ static long gen_slots(const struct sock_filter *insns, long n, unsigned fd)
 
 /* Print filter insns[0..n) as the C array name, with its placeholder counts; false if a
  * placeholder is missing or misplaced. */
-static int gen_print(const char *name, const struct sock_filter *insns, long n, int gdb)
+static int gen_print(const char *name, const struct sock_filter *insns, long n, int gdb, int smp)
 {
-	long vcpu = n > 0 ? gen_slots(insns, n, SANDBOX_FD_VCPU) : -1;
+	long vcpu = n > 0 ? gen_slots(insns, n, smp ? SANDBOX_FD_VCPU_BLOCK : SANDBOX_FD_VCPU) : -1;
 	long vm = n > 0 ? gen_slots(insns, n, SANDBOX_FD_VM) : -1;
 	long sock = n > 0 ? gen_slots(insns, n, SANDBOX_FD_GDB) : -1;
 	long lsn = n > 0 ? gen_slots(insns, n, SANDBOX_FD_GDB_LISTEN) : -1;
+	long pid = n > 0 ? gen_slots(insns, n, SANDBOX_PID) : -1;
 
-	if (n <= 0 || vcpu <= 0 || vm <= 0 || sock < 0 || lsn < 0 || (gdb && (!sock || !lsn))) {
+	if (n <= 0 || vcpu <= 0 || vm <= 0 || sock < 0 || lsn < 0 || pid < 0 ||
+	    (gdb && (!sock || !lsn))) {
 		fprintf(stderr,
 			"sandbox_gen: cannot compile the seccomp filter %s (%ld instructions, "
-			"%ld vCPU, %ld VM, %ld socket and %ld listening fd slots)\n",
-			name, n, vcpu, vm, sock, lsn);
+			"%ld vCPU, %ld VM, %ld socket, %ld listening fd and %ld pid slots)\n",
+			name, n, vcpu, vm, sock, lsn, pid);
 		return -1;
 	}
 	printf("#define %s_VCPU_SLOTS %ld\n#define %s_VM_SLOTS %ld\n#define %s_GDB_SLOTS %ld\n"
-	       "#define %s_LISTEN_SLOTS %ld\nstatic const struct sock_filter %s[%ld] = {\n",
-	       name, vcpu, name, vm, name, sock, name, lsn, name, n);
+	       "#define %s_LISTEN_SLOTS %ld\n#define %s_PID_SLOTS %ld\n"
+	       "static const struct sock_filter %s[%ld] = {\n",
+	       name, vcpu, name, vm, name, sock, name, lsn, name, pid, name, n);
 	for (long i = 0; i < n; i++)
 		printf("\t{0x%04x, %u, %u, 0x%08x},\n", insns[i].code, insns[i].jt, insns[i].jf,
 		       insns[i].k);
@@ -137,11 +163,14 @@ int main(void)
 	long n;
 
 	printf("/* Generated by host/tools/sandbox_gen.c from host/sandbox_rules.h: do not edit. */\n");
-	n = gen_compile(insns, GEN_MAX_INSNS, 0);
-	if (gen_print("sandbox_bpf", insns, n, 0) < 0)
+	n = gen_compile(insns, GEN_MAX_INSNS, 0, 0);
+	if (gen_print("sandbox_bpf", insns, n, 0, 0) < 0)
 		return 1;
-	n = gen_compile(insns, GEN_MAX_INSNS, 1);
-	if (gen_print("sandbox_bpf_gdb", insns, n, 1) < 0)
+	n = gen_compile(insns, GEN_MAX_INSNS, 1, 0);
+	if (gen_print("sandbox_bpf_gdb", insns, n, 1, 0) < 0)
+		return 1;
+	n = gen_compile(insns, GEN_MAX_INSNS, 0, 1);
+	if (gen_print("sandbox_bpf_smp", insns, n, 0, 1) < 0)
 		return 1;
 	return fflush(stdout) == 0 ? 0 : 1;
 }
