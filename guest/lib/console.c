@@ -2,29 +2,61 @@
  * output is collected and sent once per line, when the buffer fills, on pw_flush, and at exit. */
 #include <pagewarden/guest.h>
 
+#include "layout_build.h"
 #include "runtime.h"
+#include "trap.h"
 
 /* One page: a long line costs one exit per 4 KiB instead of one per character. */
 #define CONSOLE_BUF_SIZE 4096
 
+/* CPU 0's buffer. The other CPUs (--cpus) each have a smaller one in their GDT page, between
+ * the GDT and the TSS: a line is flushed whole by the CPU that wrote it, so two CPUs' text never
+ * mixes within a line (up to 1792 bytes). */
 static char console_buf[CONSOLE_BUF_SIZE];
 static size_t console_len;
 
-void pw_flush(void)
+#define AP_CONSOLE_OFF	0x100
+#define AP_CONSOLE_SIZE (PW_TSS_OFF - AP_CONSOLE_OFF)
+_Static_assert(PW_GDT_ENTRIES * 8 <= AP_CONSOLE_OFF, "the GDT runs into the console buffer");
+
+/* The calling CPU's console buffer. */
+struct console {
+	char *buf;
+	size_t size;
+	size_t *len;
+};
+
+static inline struct console console_this(void)
+{
+	struct pw_cpu *c = pw_this_cpu();
+
+	if (c->id == 0)
+		return (struct console){console_buf, CONSOLE_BUF_SIZE, &console_len};
+	return (struct console){(char *)c - PW_CPU_DATA_OFF + AP_CONSOLE_OFF, AP_CONSOLE_SIZE,
+				&c->console_len};
+}
+
+/* Send c's buffered bytes. */
+static void console_flush(struct console c)
 {
 	struct pw_hc_console hc;
 
-	if (console_len == 0)
+	if (*c.len == 0)
 		return;
 	if (pw_pvh) {
-		pvh_console_write(console_buf, console_len);
-		console_len = 0;
+		pvh_console_write(c.buf, *c.len);
+		*c.len = 0;
 		return;
 	}
-	hc.buf = (uint64_t)(uintptr_t)console_buf;
-	hc.len = console_len;
+	hc.buf = (uint64_t)(uintptr_t)c.buf;
+	hc.len = *c.len;
 	pw_hypercall(PW_HC_CONSOLE, (uint64_t)(uintptr_t)&hc);
-	console_len = 0;
+	*c.len = 0;
+}
+
+void pw_flush(void)
+{
+	console_flush(console_this());
 }
 
 /* The first '\n' in s[0..n), or NULL; n > 0. One `repne scasb`: a single instruction however
@@ -41,39 +73,41 @@ static const char *console_newline(const char *s, size_t n)
 
 /* Append n bytes at s to the buffer, as memcpy does it (rep movsq, rep movsb), inline: with no
  * call in it, console_write keeps its state in scratch registers. */
-static inline void console_append(const char *s, size_t n)
+static inline void console_append(struct console c, const char *s, size_t n)
 {
-	char *d = console_buf + console_len;
+	char *d = c.buf + *c.len;
 	size_t words = n / 8;
 
 	__asm__ volatile("rep movsq\n\tmov %3, %%rcx\n\trep movsb"
 			 : "+D"(d), "+S"(s), "+c"(words)
 			 : "r"(n % 8)
 			 : "memory");
-	console_len += n;
+	*c.len += n;
 }
 
 void console_write(const char *s, size_t n)
 {
+	struct console c = console_this();
+
 	while (n) {
-		size_t room = CONSOLE_BUF_SIZE - console_len;
+		size_t room = c.size - *c.len;
 		size_t k = n < room ? n : room;
 		const char *nl = console_newline(s, k);
 		bool flush;
 
 		if (nl)
 			k = (size_t)(nl - s) + 1; /* up to and including the newline */
-		console_append(s, k);
+		console_append(c, s, k);
 		s += k;
 		n -= k;
-		flush = nl || console_len == CONSOLE_BUF_SIZE;
+		flush = nl || *c.len == c.size;
 		if (n == 0) { /* the usual end: the last piece, flushed last */
 			if (flush)
-				pw_flush();
+				console_flush(c);
 			return;
 		}
 		if (flush)
-			pw_flush();
+			console_flush(c);
 	}
 }
 

@@ -1,25 +1,25 @@
-/* Expected faults: pw_expect_fault and the probes built on it. One struct pw_recovery is the
- * single record of the resume context and of the fault, whoever unwinds: the guest's dispatcher
- * under --faults=guest, the VMM (registered once with PW_HC_RECOVERY) under --faults=vmm. */
+/* Expected faults: pw_expect_fault and the probes built on it. One struct pw_recovery per CPU
+ * (struct pw_cpu, trap.h) is the single record of the resume context and of the fault, whoever
+ * unwinds: the guest's dispatcher under --faults=guest, the VMM (each CPU's registered once with
+ * PW_HC_RECOVERY) under --faults=vmm. */
 #include <pagewarden/classify.h>
 #include <pagewarden/guest.h>
 
 #include "trap.h"
 
-struct pw_recovery pw_recovery_record;
-static bool registered; /* with the VMM under --faults=vmm; under guest, checked once */
-
 /* Once, before the first arming: under --faults=vmm tell the VMM where the recovery record
  * lives (it never moves); under --faults=guest give the trap fast path the heap bounds. */
 static void recovery_register(void)
 {
-	if (registered)
+	struct pw_cpu *c = pw_this_cpu();
+
+	if (c->registered)
 		return;
 	if (pw_boot_info()->fault_mode == PW_FAULTS_VMM)
-		pw_hypercall(PW_HC_RECOVERY, (uint64_t)(uintptr_t)&pw_recovery_record);
+		pw_hypercall(PW_HC_RECOVERY, (uint64_t)(uintptr_t)&c->rec);
 	else
 		pw_trap_fast_init();
-	registered = true;
+	c->registered = 1;
 }
 
 /* The kind of the fault recorded in r: the catcher's, or (the dispatcher's fast path leaves
@@ -40,7 +40,7 @@ static unsigned recovered_kind(const struct pw_recovery *r)
 /* Describe in *f (if not NULL) the outcome of the last run of the recovery record. */
 static void fault_out(struct pw_fault *f, bool faulted)
 {
-	const struct pw_recovery *r = &pw_recovery_record;
+	const struct pw_recovery *r = &pw_this_cpu()->rec;
 
 	if (f)
 		*f = (struct pw_fault){
@@ -56,7 +56,7 @@ static void fault_out(struct pw_fault *f, bool faulted)
 /* The record must be free: a probe or fn inside pw_expect_fault would overwrite its context. */
 static void recovery_claim(const char *who)
 {
-	if (pw_recovery_record.armed)
+	if (pw_this_cpu()->rec.armed)
 		panic("%s called from inside pw_expect_fault", who);
 	recovery_register();
 }
@@ -66,7 +66,7 @@ bool pw_expect_fault(void (*fn)(void *), void *arg, struct pw_fault *f)
 	bool faulted;
 
 	recovery_claim("pw_expect_fault");
-	faulted = pw_recovery_run(&pw_recovery_record, fn, arg) != 0;
+	faulted = pw_recovery_run(&pw_this_cpu()->rec, fn, arg) != 0;
 	fault_out(f, faulted);
 	return faulted;
 }
@@ -77,7 +77,7 @@ static bool probe_access(const char *who, uint64_t addr, int write, struct pw_fa
 	bool faulted;
 
 	recovery_claim(who);
-	faulted = pw_recovery_probe(&pw_recovery_record, addr, write) != 0;
+	faulted = pw_recovery_probe(&pw_this_cpu()->rec, addr, write) != 0;
 	fault_out(f, faulted);
 	return faulted;
 }

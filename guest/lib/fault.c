@@ -18,7 +18,6 @@
 bool pw_reports_on = true;
 /* Handlers running right now. IST resets RSP to the stack top on every #PF, so a #PF inside the
  * #PF handler has already overwritten the outer frame: it can only be reported, never resumed. */
-unsigned pw_trap_depth;
 uint64_t pw_heap_start, pw_heap_size, pw_heap_end;
 
 /* What the dispatcher knows about one exception. */
@@ -182,7 +181,7 @@ __attribute__((noreturn)) static void crash(const struct pw_trap_frame *tf, cons
 {
 	char line[LINE_MAX];
 
-	if (pw_trap_depth < DEPTH_NESTED)
+	if (pw_this_cpu()->trap_depth < DEPTH_NESTED)
 		pw_flush();
 	if (why)
 		console_line(why, strlen(why));
@@ -224,16 +223,16 @@ static void resume(const struct pw_trap_frame *tf, const struct fault *f)
 {
 	if (pw_reports_on)
 		report(tf, f, true);
-	pw_trap_depth--;
+	pw_this_cpu()->trap_depth--;
 }
 
 void pw_trap_dispatch(struct pw_trap_frame *tf)
 {
 	struct fault f;
 
-	if (++pw_trap_depth >= DEPTH_GIVEUP)
+	if (++pw_this_cpu()->trap_depth >= DEPTH_GIVEUP)
 		stop_hard();
-	if (pw_trap_depth == DEPTH_NESTED) {
+	if (pw_this_cpu()->trap_depth == DEPTH_NESTED) {
 		f = classify(tf, false);
 		crash(tf, &f, "fault: fault inside the fault handler\n");
 	}
@@ -250,7 +249,7 @@ void pw_trap_dispatch(struct pw_trap_frame *tf)
 	/* An armed pw_expect_fault gets here only when heap growth inside it failed (heap_fault
 	 * crashed above) or when traps.S and this dispatcher disagree: traps.S unwinds every
 	 * other fault of an armed probe. Say so, rather than report an expected fault. */
-	if (pw_recovery_record.armed)
+	if (pw_this_cpu()->rec.armed)
 		crash(tf, &f, "fault: an armed pw_expect_fault reached the dispatcher\n");
 	crash(tf, &f, NULL);
 }

@@ -11,6 +11,7 @@
 #define PVH_START_MAGIC 0x336ec578u
 #define PVH_E820_RAM	1
 #define PVH_MEMMAP_MAX	128
+#define PVH_MSR_GS_BASE 0xc0000101u
 
 struct pvh_start_info {
 	uint32_t magic, version, flags, nr_modules;
@@ -148,7 +149,8 @@ static void *pvh_to_virt(const struct layout *l, uint64_t pa, uint64_t len)
 	return (void *)(uintptr_t)pa;
 }
 
-/* Load the GDT the layout wrote, reload every segment register from it, and load TR. The TSS
+/* Load the GDT the layout wrote, reload every segment register from it, load TR, and point GS
+ * at the CPU data. The TSS
  * descriptor is written busy (KVM_SET_SREGS loads TR directly); ltr wants it available and
  * marks it busy again, so the GDT ends as ./vmm leaves it. */
 static void pvh_load_gdt(void)
@@ -176,6 +178,8 @@ static void pvh_load_gdt(void)
 			 : [gdtr] "m"(gdtr), [cs] "i"(PW_SEL_CODE), [ds] "i"(PW_SEL_DATA),
 			   [tr] "r"(PW_SEL_TSS)
 			 : "rax", "memory");
+	/* GS at the boot CPU's struct pw_cpu_data, as ./vmm's sregs put it. */
+	pw_wrmsr(PVH_MSR_GS_BASE, PW_GDT_GPA + PW_CPU_DATA_OFF);
 }
 
 /* Called by pvh_entry.S with the start info's address; never returns. */

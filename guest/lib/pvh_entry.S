@@ -147,6 +147,7 @@ pw_pvh_enter:
 	movq	%rdi, %cr3
 	movq	$PVH_STACK_TOP, %rsp
 	movq	%rsi, %rdi
+	xorl	%esi, %esi		/* CPU 0 */
 	jmp	pw_entry
 	.size pw_pvh_enter, . - pw_pvh_enter
 

@@ -36,6 +36,15 @@ const char *boot_info_check(uint64_t addr);
 /* Remember bi as the boot info pw_boot_info() returns; call once, after boot_info_check. */
 void boot_info_set(const struct pw_boot_info *bi);
 
+/* ---- Several CPUs (smp.c) ---- */
+
+/* On CPU 0 before main, with --cpus > 1: the IPI gates, the APIC, the secondary CPUs online,
+ * then interrupts on. */
+void pw_smp_init(void);
+
+/* A secondary CPU's life in the runtime: wait for pw_cpus_run's work, run it, forever. */
+__attribute__((noreturn)) void pw_ap_main(unsigned cpu);
+
 /* ---- Under another VMM (pvh_io.c; docs/images.md) ---- */
 
 /* True when the image booted through the PVH entry: no hypercalls, the devices below instead.

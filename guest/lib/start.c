@@ -43,10 +43,16 @@ enum pw_vmm pw_vmm(void)
 	return pw_pvh ? PW_VMM_PVH : PW_VMM_PAGEWARDEN;
 }
 
-/* Entry from entry.S with RDI = boot info GPA; never returns. */
-__attribute__((noreturn, used)) void pw_start(uint64_t boot_info_addr)
+/* Entry from entry.S with RDI = boot info GPA and RSI = the CPU's number; never returns. */
+__attribute__((noreturn, used)) void pw_start(uint64_t boot_info_addr, uint64_t cpu)
 {
-	const char *why = boot_info_check(boot_info_addr);
+	const char *why;
+
+	if (cpu != 0) { /* a secondary CPU (--cpus): CPU 0 checks the boot info and sets up */
+		boot_info_set((const struct pw_boot_info *)(uintptr_t)boot_info_addr);
+		pw_ap_main((unsigned)cpu);
+	}
+	why = boot_info_check(boot_info_addr);
 
 	if (why)
 		bad_boot_info(boot_info_addr, why);
@@ -55,5 +61,7 @@ __attribute__((noreturn, used)) void pw_start(uint64_t boot_info_addr)
 	/* Before anything else can fault: without an IDT a fault is a bare triple fault. */
 	pw_traps_init();
 	check_image_header();
+	if (pw_boot_info()->ncpus > 1)
+		pw_smp_init();
 	exit(main());
 }

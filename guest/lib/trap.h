@@ -31,6 +31,11 @@
 #define PW_HC_FAULT_RSP	   32
 #define PW_TRAP_FAULT_PORT 0x502
 
+/* struct pw_cpu, GS-relative (traps.S reads the recovery record and the handler depth of the
+ * CPU it runs on). */
+#define PW_CPU_REC   16
+#define PW_CPU_DEPTH 136
+
 #ifndef __ASSEMBLER__
 
 #include <stdbool.h>
@@ -92,7 +97,31 @@ _Static_assert(PW_PORT(PW_HC_FAULT) == PW_TRAP_FAULT_PORT, "traps.S's report por
  * the heap (that one is heap growth): traps.S unwinds to the recovery point itself, leaving kind
  * PW_FAULT_NONE for pw_expect_fault to classify if asked; with reports on it reports the fault
  * with kind PW_FAULT_NONE, which the VMM classifies. */
-extern struct pw_recovery pw_recovery_record; /* expect.c: the one recovery record */
+/* Each CPU's runtime state, in its GDT page at PW_CPU_DATA_OFF, where GS points: the layout
+ * wrote id and self (struct pw_cpu_data); the rest starts zero. */
+struct pw_cpu {
+	uint32_t id;
+	uint32_t reserved;
+	uint64_t self;
+	struct pw_recovery rec; /* pw_expect_fault's record: one per CPU */
+	uint32_t trap_depth;	/* handlers running on this CPU right now */
+	uint32_t registered;	/* rec is registered with the VMM (--faults=vmm) */
+	uint64_t shootdown_seen; /* the last TLB shootdown this CPU carried out (smp.c) */
+	uint64_t console_len;	 /* a secondary CPU's console buffer (console.c) */
+};
+
+_Static_assert(offsetof(struct pw_cpu, rec) == PW_CPU_REC, "traps.S offsets");
+_Static_assert(offsetof(struct pw_cpu, trap_depth) == PW_CPU_DEPTH, "traps.S offsets");
+_Static_assert(PW_CPU_DATA_OFF + sizeof(struct pw_cpu) <= PW_PAGE_SIZE, "pw_cpu leaves its page");
+
+/* The calling CPU's struct pw_cpu. */
+static inline struct pw_cpu *pw_this_cpu(void)
+{
+	struct pw_cpu *c;
+
+	__asm__("movq %%gs:8, %0" : "=r"(c));
+	return c;
+}
 
 /* The permission model's verdict on the access of a protection #PF (err has P and not RSVD) at
  * cr2, through the tables CR3 points at, under the control registers now and the faulting
@@ -101,7 +130,6 @@ extern struct pw_recovery pw_recovery_record; /* expect.c: the one recovery reco
 const struct pt_access_result *pw_fault_walk(uint64_t cr2, uint64_t err, uint64_t rflags,
 					     struct pt_access_result *res);
 extern bool pw_reports_on;		      /* fault.c: pw_fault_reports */
-extern unsigned pw_trap_depth;		      /* fault.c: handlers running right now */
 extern uint64_t pw_heap_start, pw_heap_size,
     pw_heap_end; /* fault.c: set by pw_trap_fast_init; end = start + size */
 

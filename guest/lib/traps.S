@@ -72,10 +72,10 @@ STUB_NOERR 31
 #define FAST(off) (8 + (off))
 #define PF_ERR_P  1
 #define PF_ERR_U  4
-#define REC(field) pw_recovery_record+PW_RECOVERY_##field(%rip)
+#define REC(field) %gs:(PW_CPU_REC + PW_RECOVERY_##field)
 
 /* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
- * fault in pw_recovery_record, disarm it, report it if reports are on (one exit), and resume at
+ * fault in this CPU's recovery record, disarm it, report it if reports are on (one exit), and resume at
  * its recovery point with its callee-saved registers, RSP and RFLAGS as they were when it was
  * armed, DF cleared, as pw_recovery_run's contract says (the recovery points set RAX = 1
  * themselves), without saving the GPRs or entering C. This is the runtime's one unwinder. Anything else goes
@@ -92,7 +92,7 @@ STUB_NOERR 31
 .macro FAST_PATH_OR_FULL
 	cmpq $0, REC(ARMED)
 	je trap_full
-	cmpl $0, pw_trap_depth(%rip)
+	cmpl $0, %gs:PW_CPU_DEPTH
 	jne trap_full
 	pushq %rbx
 .endm
