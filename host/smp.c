@@ -24,13 +24,16 @@ static struct run *smp_run_of(struct smp *s, unsigned cpu)
 	return cpu == 0 ? s->run0 : &s->runs[cpu];
 }
 
-/* vCPU cpu stopped: if first, its stop ends the run; kick every other vCPU. */
+/* vCPU cpu stopped: if first, its stop ends the run, and it kicks every other vCPU. Only the
+ * first kicks, and smp_finish joins it before the others, so no kick can reach a thread that
+ * is gone. */
 static void smp_stopped(struct smp *s, unsigned cpu)
 {
 	int none = -1;
 
-	__atomic_compare_exchange_n(&s->first, &none, (int)cpu, false, __ATOMIC_SEQ_CST,
-				    __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(&s->first, &none, (int)cpu, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST))
+		return;
 	s->stop_all = 1;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	for (unsigned k = 0; k < s->ncpus; k++) {
@@ -162,10 +165,12 @@ unsigned smp_finish(struct smp *s)
 	size_t len;
 
 	smp_stopped(s, 0);
+	first = (unsigned)s->first; /* set by now: by vCPU 0 at the latest */
+	if (first != 0) /* the one thread that may still be kicking */
+		pthread_join(s->threads[first], NULL);
 	for (unsigned k = 1; k < s->ncpus; k++)
-		if (s->started[k])
+		if (s->started[k] && k != first)
 			pthread_join(s->threads[k], NULL);
-	first = s->first < 0 ? 0 : (unsigned)s->first;
 	if (first != 0) { /* the run the caller reports is the one that ended it */
 		tmp = *r0;
 		*r0 = s->runs[first];

@@ -3,7 +3,9 @@
  * page tables with the paging library, does a little real work, and exits 0.
  * The tour is a table of stops; later stops (the guard-page tour) are added to `tour` below. */
 #include <pagewarden/guest.h>
+#include <pagewarden/live_pt.h>
 #include <pagewarden/pf_error.h>
+#include <pagewarden/smp.h>
 #include <pagewarden/user.h>
 
 #include "paging.h"
@@ -322,6 +324,67 @@ static void user_mode(void)
 	printf("  %u of %u user-mode faults caught\n", caught, tried);
 }
 
+/* ---- SMP (--cpus N > 1) ---- */
+
+/* What each CPU saw, printed by CPU 0 in CPU order. */
+static struct pw_fault smp_guard[PW_MAX_CPUS], smp_gone[PW_MAX_CPUS];
+static volatile uint64_t smp_page[512] __attribute__((aligned(4096))) = {42};
+
+/* The guard page below cpu's own stack. */
+static uint64_t smp_stack_guard(unsigned cpu)
+{
+	return cpu == 0 ? PW_STACK_GUARD_GPA
+			: pw_boot_info()->percpu_base + (cpu - 1) * PW_PERCPU_SIZE +
+			      PW_PERCPU_STACK_GUARD;
+}
+
+/* Each CPU reads its own stack guard, then the shared page (so its TLB holds it). */
+static void smp_touch(unsigned cpu, void *arg)
+{
+	(void)arg;
+	pw_probe_read(smp_stack_guard(cpu) + 0x10, &smp_guard[cpu]);
+	(void)smp_page[0];
+}
+
+/* Each CPU reads the shared page again, after the shootdown. */
+static void smp_probe(unsigned cpu, void *arg)
+{
+	(void)arg;
+	pw_probe_read((uint64_t)(uintptr_t)smp_page, &smp_gone[cpu]);
+}
+
+static void smp_tour(void)
+{
+	unsigned n = pw_cpu_count(), caught = 0, gone = 0;
+	uint64_t page = (uint64_t)(uintptr_t)smp_page;
+	struct pt_flush fl;
+
+	pw_cpus_run(smp_touch, NULL);
+	for (unsigned cpu = 0; cpu < n; cpu++) {
+		const struct pw_fault *f = &smp_guard[cpu];
+
+		caught += f->faulted && f->kind == PW_FAULT_STACK_OVERFLOW;
+		printf("  cpu %u: its stack guard 0x%llx: %s #PF at 0x%llx\n", cpu,
+		       (unsigned long long)smp_stack_guard(cpu), pw_fault_kind_name(f->kind),
+		       (unsigned long long)f->cr2);
+	}
+	printf("  %u of %u CPUs caught their own stack guard\n", caught, n);
+	pt_flush_init(&fl);
+	if (pt_unmap_region(pw_live_pt(), page, PW_PAGE_SIZE, 0, &fl) != PT_OK)
+		panic("cannot unmap 0x%llx", (unsigned long long)page);
+	pw_pt_apply_flush(&fl);
+	printf("  shootdown: 0x%llx unmapped on CPU 0, %u other CPUs invalidated and acknowledged\n",
+	       (unsigned long long)page, n - 1);
+	pw_cpus_run(smp_probe, NULL);
+	for (unsigned cpu = 0; cpu < n; cpu++)
+		gone += smp_gone[cpu].faulted && smp_gone[cpu].kind == PW_FAULT_UNMAPPED;
+	printf("  %u of %u CPUs now fault on it (unmapped)\n", gone, n);
+	pt_flush_init(&fl);
+	if (pt_map(pw_live_pt(), page, page, PT_SIZE_4K, PT_READ | PT_WRITE, &fl) != PT_OK)
+		panic("cannot map 0x%llx back", (unsigned long long)page);
+	pw_pt_apply_flush(&fl);
+}
+
 /* One stop of the tour: a heading and what to show under it. */
 struct tour_stop {
 	const char *title;
@@ -344,6 +407,10 @@ int main(void)
 	for (size_t i = 0; i < ARRAY_SIZE(tour); i++) {
 		printf("== %s ==\n", tour[i].title);
 		tour[i].show();
+	}
+	if (pw_cpu_count() > 1) {
+		printf("== SMP: %u CPUs, each with its own guarded stacks ==\n", pw_cpu_count());
+		smp_tour();
 	}
 	printf("demo done: exit 0\n");
 	return 0;
