@@ -232,3 +232,37 @@ Test(smp, cpus_option_is_checked)
 		proc_result_free(&r);
 	}
 }
+
+/* The demo's SMP stop (./vmm --cpus 4 guest.bin), in both fault modes. */
+Test(smp, demo_tour)
+{
+	for (int vmm = 0; vmm < 2; vmm++) {
+		struct proc_result r = vmm_run("--cpus", "4", vmm ? "--faults=vmm" : "--faults=guest",
+					       repo_file("guest.bin"), NULL);
+
+		cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
+		cr_assert(strstr(r.out, "== SMP: 4 CPUs, each with its own guarded stacks ==\n"), "%s",
+			  r.out);
+		cr_assert(strstr(r.out, "  cpu 3: its stack guard 0x"), "%s", r.out);
+		cr_assert(strstr(r.out, "  4 of 4 CPUs caught their own stack guard\n"), "%s", r.out);
+		cr_assert(strstr(r.out, " unmapped on CPU 0, 3 other CPUs invalidated and "
+					"acknowledged\n"),
+			  "%s", r.out);
+		cr_assert(strstr(r.out, "  4 of 4 CPUs now fault on it (unmapped)\n"), "%s", r.out);
+		cr_assert(strstr(r.out, "demo done: exit 0\n"), "%s", r.out);
+		proc_result_free(&r);
+	}
+}
+
+/* Eight vCPUs on a two-core host, start to stop, several times: every vCPU thread starts,
+ * runs and is stopped and joined cleanly. */
+Test(smp, eight_cpus_start_and_stop_cleanly)
+{
+	for (int i = 0; i < 4; i++) {
+		struct proc_result r = smp_run("8", NULL, NULL, "hello");
+
+		cr_assert_eq(r.status, 0, "run %d: %d\n%s%s", i, r.status, r.out, r.err);
+		cr_assert(strstr(r.out, "counter 80000\n"), "%s", r.out);
+		proc_result_free(&r);
+	}
+}
