@@ -19,25 +19,30 @@ static size_t console_len;
 #define AP_CONSOLE_SIZE (PW_TSS_OFF - AP_CONSOLE_OFF)
 _Static_assert(PW_GDT_ENTRIES * 8 <= AP_CONSOLE_OFF, "the GDT runs into the console buffer");
 
-/* The calling CPU's console buffer. */
+/* A console buffer: CPU 0's, or another CPU's. */
 struct console {
 	char *buf;
 	size_t size;
 	size_t *len;
 };
 
+/* Set by pw_smp_init: the other CPUs have buffers of their own. Until then (and always with
+ * one CPU) every write takes CPU 0's buffer without asking GS which CPU this is. */
+bool console_percpu;
+
+/* The calling CPU's console buffer. */
 static inline struct console console_this(void)
 {
-	struct pw_cpu *c = pw_this_cpu();
+	struct pw_cpu *c;
 
-	if (c->id == 0)
-		return (struct console){console_buf, CONSOLE_BUF_SIZE, &console_len};
-	return (struct console){(char *)c - PW_CPU_DATA_OFF + AP_CONSOLE_OFF, AP_CONSOLE_SIZE,
-				&c->console_len};
+	if (__builtin_expect(console_percpu, 0) && (c = pw_this_cpu())->id != 0)
+		return (struct console){(char *)c - PW_CPU_DATA_OFF + AP_CONSOLE_OFF,
+					AP_CONSOLE_SIZE, &c->console_len};
+	return (struct console){console_buf, CONSOLE_BUF_SIZE, &console_len};
 }
 
 /* Send c's buffered bytes. */
-static void console_flush(struct console c)
+static inline void console_flush(struct console c)
 {
 	struct pw_hc_console hc;
 
@@ -85,10 +90,10 @@ static inline void console_append(struct console c, const char *s, size_t n)
 	*c.len += n;
 }
 
-void console_write(const char *s, size_t n)
+/* console_write into c: inlined twice below, so that CPU 0's copy works on constants. */
+static inline __attribute__((always_inline)) void console_write_to(struct console c, const char *s,
+								   size_t n)
 {
-	struct console c = console_this();
-
 	while (n) {
 		size_t room = c.size - *c.len;
 		size_t k = n < room ? n : room;
@@ -109,6 +114,24 @@ void console_write(const char *s, size_t n)
 		if (flush)
 			console_flush(c);
 	}
+}
+
+/* console_write on a CPU other than 0: out of line, so that CPU 0's path keeps its state in
+ * scratch registers (hosts that emulate guest code pay for every push). */
+static __attribute__((noinline)) void console_write_ap(struct pw_cpu *c, const char *s, size_t n)
+{
+	console_write_to((struct console){(char *)c - PW_CPU_DATA_OFF + AP_CONSOLE_OFF,
+					  AP_CONSOLE_SIZE, &c->console_len},
+			 s, n);
+}
+
+void console_write(const char *s, size_t n)
+{
+	if (__builtin_expect(console_percpu, 0) && pw_this_cpu()->id != 0) {
+		console_write_ap(pw_this_cpu(), s, n);
+		return;
+	}
+	console_write_to((struct console){console_buf, CONSOLE_BUF_SIZE, &console_len}, s, n);
 }
 
 void console_sink_write(struct fmt_sink *sink, const char *s, size_t n)

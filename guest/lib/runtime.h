@@ -24,6 +24,9 @@ int fmt_format_from(struct fmt_sink *sink, const char *fmt, const char *pct, va_
 /* Append n bytes to the console buffer; flushes on '\n' and when the buffer is full. */
 void console_write(const char *s, size_t n);
 
+/* True once the other CPUs write to buffers of their own (pw_smp_init sets it). */
+extern bool console_percpu;
+
 /* fmt_sink write function for the console (printf, vprintf); the sink needs no state. */
 void console_sink_write(struct fmt_sink *sink, const char *s, size_t n);
 

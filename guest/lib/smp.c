@@ -171,6 +171,7 @@ void pw_smp_init(void)
 	pw_idt_set_handler(VEC_WAKE, pw_ipi_wake_entry, 0);
 	pw_idt_set_handler(VEC_SHOOTDOWN, pw_ipi_shootdown_entry, 0);
 	__asm__ volatile("sidt %0" : "=m"(smp_idtr));
+	console_percpu = true;
 	__atomic_store_n(&smp_idt_ready, true, __ATOMIC_RELEASE);
 	apic_enable();
 	while (__atomic_load_n(&smp_online, __ATOMIC_ACQUIRE) < n - 1)

@@ -61,7 +61,7 @@ __attribute__((noreturn, used)) void pw_start(uint64_t boot_info_addr, uint64_t 
 	/* Before anything else can fault: without an IDT a fault is a bare triple fault. */
 	pw_traps_init();
 	check_image_header();
-	if (pw_boot_info()->ncpus > 1)
+	if (((const struct pw_boot_info *)(uintptr_t)boot_info_addr)->ncpus > 1)
 		pw_smp_init();
 	exit(main());
 }
