@@ -166,7 +166,15 @@ static enum vm_err vm_create_vcpu(struct vm *vm, unsigned id, int size, struct v
 	if (fd < 0)
 		return vm_fail(e, VM_EIOCTL, "KVM_CREATE_VCPU %u: %s", id, strerror(errno));
 	if (vm->ncpus > 1) { /* into the block the sandbox allows (VM_VCPU_FD_BASE) */
-		int moved = dup3(fd, VM_VCPU_FD_BASE + (int)id, O_CLOEXEC);
+		int moved;
+
+		if (fcntl(VM_VCPU_FD_BASE + (int)id, F_GETFD) != -1) {
+			close(fd);
+			return vm_fail(e, VM_EIOCTL,
+				       "--cpus: fd %d, where vCPU %u's fd goes, is already open",
+				       VM_VCPU_FD_BASE + (int)id, id);
+		}
+		moved = dup3(fd, VM_VCPU_FD_BASE + (int)id, O_CLOEXEC);
 
 		close(fd);
 		if (moved < 0)
@@ -301,6 +309,9 @@ enum vm_err vm_open_cpus(struct vm *vm, unsigned ncpus, struct vm_error *e)
 	err = vm_open_device(vm, e);
 	if (!err)
 		err = vm_check_api(vm, e);
+	/* Stopping the other vCPUs relies on immediate_exit: a kick outside KVM_RUN still counts. */
+	if (!err && ncpus > 1 && !vm->has_immediate_exit)
+		err = vm_fail(e, VM_ENOCAP, "--cpus %u needs KVM_CAP_IMMEDIATE_EXIT", ncpus);
 	if (!err)
 		err = vm_create(vm, e);
 	if (!err)

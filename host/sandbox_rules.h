@@ -71,12 +71,12 @@ static const int sandbox_plain[] = {
     SYS_flock, /* the single-step lock (host/steplock.c): campaign workers, triple-fault replays */
     SYS_exit,
     SYS_exit_group,
-    SYS_getpid, /* pthread_kill: --cpus stops the other vCPU threads (tgkill, below) */
-    SYS_gettid,
-    SYS_rseq, /* a vCPU thread's exit unregisters its restartable sequences */
 #ifdef __SANITIZE_ADDRESS__
     /* ASan/LSan at exit: reading /proc/self/maps and stopping the world to scan for leaks. */
     SYS_read,
+    SYS_getpid,
+    SYS_gettid,
+    SYS_rseq,
     SYS_sched_yield,
     SYS_clone,
     SYS_clone3,
@@ -97,6 +97,17 @@ static const int sandbox_plain[] = {
     SYS_uname,
     SYS_sysinfo,
     SYS_getrusage,
+#endif
+};
+
+/* --cpus N > 1 only (the SMP filter): pthread_kill stops the other vCPU threads (getpid, then
+ * tgkill to the VMM's own pid, a rule of its own), and a vCPU thread's exit unregisters its
+ * restartable sequences. With ASan sandbox_plain has them all. */
+static const int sandbox_smp[] = {
+#ifndef __SANITIZE_ADDRESS__
+    SYS_getpid,
+    SYS_gettid,
+    SYS_rseq,
 #endif
 };
 

@@ -176,8 +176,13 @@ unsigned smp_finish(struct smp *s)
 		*r0 = s->runs[first];
 		s->runs[first] = tmp;
 	}
-	for (unsigned k = 1; k < s->ncpus; k++)
+	for (unsigned k = 1; k < s->ncpus; k++) {
 		smp_merge_faults(r0, &s->runs[k]);
+		/* exits: every vCPU's (the report's exits and exits_total count them all) */
+		for (unsigned x = 0; x < RUN_EXIT_SLOTS; x++)
+			r0->exits[x] += s->runs[k].exits[x];
+		r0->nexits += s->runs[k].nexits;
+	}
 	len = strlen(r0->msg);
 	if (r0->stop != RUN_STOP_EXIT && len + 16 < sizeof(r0->msg))
 		snprintf(r0->msg + len, sizeof(r0->msg) - len, " (CPU %u)", first);

@@ -9,7 +9,9 @@ void bootinfo_write(struct pw_boot_info *bi, const struct layout *l, const struc
 
 	__builtin_memset(bi, 0, sizeof(*bi));
 	bi->magic = PW_BOOT_MAGIC;
-	bi->version = PW_BOOT_VERSION;
+	/* One CPU: version 2, whose fields are a prefix of version 3's (ncpus and percpu_base,
+	 * appended, are 1 and 0), so images built before version 3 keep booting. */
+	bi->version = l->ncpus > 1 ? PW_BOOT_VERSION : 2;
 	bi->size = sizeof(*bi);
 	bi->mem_size = l->mem_size;
 	bi->pt_root = l->pt.root;

@@ -353,7 +353,7 @@ Test(layout, boot_info_fields)
 	build_img(PW_MEM_DEFAULT, &img, &o);
 	bi = gpa_to_host(&mem, PW_BOOT_INFO_GPA, sizeof(*bi));
 	cr_assert_eq(bi->magic, PW_BOOT_MAGIC);
-	cr_assert_eq(bi->version, PW_BOOT_VERSION);
+	cr_assert_eq(bi->version, 2, "one CPU: version 2, which images built before 3 accept");
 	cr_assert_eq(bi->size, sizeof(*bi));
 	cr_assert_eq(bi->mem_size, PW_MEM_DEFAULT);
 	cr_assert_eq(bi->pt_root, lay.pt.root);
@@ -777,4 +777,41 @@ Test(layout, low_ram_end_gives_a_firmware_guard)
 	o.low_ram_end = PW_PT_POOL_GPA + 0x800;
 	cr_assert_eq(guest_mem_alloc(&mem, PW_MEM_DEFAULT), MEM_OK);
 	cr_assert_eq(layout_build(&mem, &img, &o, &lay), LAYOUT_ERANGE);
+}
+
+/* --cpus 4: version 3, ncpus and percpu_base; each other CPU's block holds its three guards
+ * and a GDT page whose TSS points at its own stacks and whose CPU data names it. */
+Test(layout, four_cpus_get_their_blocks)
+{
+	struct image img;
+	struct layout_opts o = {.has_1g = true, .ncpus = 4};
+	const struct pw_boot_info *bi;
+
+	make_image(&img);
+	build_img(PW_MEM_DEFAULT, &img, &o);
+	bi = gpa_to_host(&mem, PW_BOOT_INFO_GPA, sizeof(*bi));
+	cr_assert_eq(bi->version, PW_BOOT_VERSION);
+	cr_assert_eq(bi->ncpus, 4);
+	cr_assert_eq(bi->percpu_base, lay.percpu_base);
+	cr_assert_eq(layout_region_at(&lay, lay.percpu_base)->kind, PW_REGION_PERCPU);
+	cr_assert_eq(layout_region_at(&lay, lay.percpu_base)->size, 3 * PW_PERCPU_SIZE);
+	for (unsigned cpu = 1; cpu < 4; cpu++) {
+		uint64_t b = layout_percpu_block(&lay, cpu), gdt = layout_cpu_gdt(&lay, cpu);
+		const uint8_t *page = gpa_to_host(&mem, gdt, PW_PAGE_SIZE);
+		uint64_t ist1, data_id, data_self;
+
+		cr_assert_eq(b, lay.percpu_base + (cpu - 1) * PW_PERCPU_SIZE);
+		expect_guard(b, PW_REGION_STACK_GUARD);
+		expect_guard(b + PW_PERCPU_DF_GUARD, PW_REGION_STACK_GUARD);
+		expect_guard(b + PW_PERCPU_STACK_GUARD, PW_REGION_STACK_GUARD);
+		expect_mapped(b + PW_PERCPU_STACK, RW, PT_SIZE_4K);
+		expect_mapped(gdt, RW, PT_SIZE_4K);
+		cr_assert_eq(layout_cpu_stack_top(&lay, cpu), b + PW_PERCPU_GDT);
+		memcpy(&ist1, page + PW_TSS_OFF + 36, 8); /* TSS IST1: the #PF stack's top */
+		cr_assert_eq(ist1, b + PW_PERCPU_DF_GUARD);
+		memcpy(&data_id, page + PW_CPU_DATA_OFF, 8);
+		memcpy(&data_self, page + PW_CPU_DATA_OFF + 8, 8);
+		cr_assert_eq(data_id, cpu);
+		cr_assert_eq(data_self, gdt + PW_CPU_DATA_OFF);
+	}
 }

@@ -105,6 +105,15 @@ Test(smp, every_cpu_catches_its_own_stack_guard)
 
 		cr_assert_eq(r.status, 0, "%s%s", r.out, r.err);
 		cr_assert(strstr(r.out, "cpu 0: stack-overflow #PF at 0xf008\n"), "%s", r.out);
+		/* each recovered fault is reported by the CPU that took it, at its own guard */
+		for (unsigned cpu = 0; cpu < 4; cpu++) {
+			char want[96];
+
+			snprintf(want, sizeof(want), "{\"kind\": \"stack-overflow\", \"cpu\": %u,",
+				 cpu);
+			if (vmm == 0)
+				cr_assert(strstr(r.out, want), "no %s in\n%s", want, r.out);
+		}
 		cr_assert(strstr(r.out, "4 of 4 stack guards caught\n"), "%s", r.out);
 		proc_result_free(&r);
 	}
@@ -140,6 +149,22 @@ Test(smp, shootdown_after_protect)
 Test(smp, shootdown_after_a_split)
 {
 	shootdown_case("split", "-m512M", "write-protect", 0x3);
+}
+
+/* The shootdown sent by CPU 2, not CPU 0: CPU 0 serves it while it waits in pw_cpus_run, CPU 3
+ * from hlt; exactly 3 acknowledgements, and CPU 1's next read faults. */
+Test(smp, shootdown_from_another_cpu)
+{
+	for (int vmm = 0; vmm < 2; vmm++) {
+		struct proc_result r =
+		    smp_run("4", vmm ? "--faults=vmm" : "--faults=guest", NULL, "remote");
+
+		cr_assert(strstr(r.out, "acks 3\n"), "%s", r.out);
+		cr_assert(!strstr(r.out, "stale"), "%s", r.out);
+		assert_cpu_crash(&r, "unmapped", hex_after(r.out, "victim at 0x"), 0, 1,
+				 vmm ? "vmm" : "guest-idt");
+		proc_result_free(&r);
+	}
 }
 
 /* Without the IPIs a stale translation is allowed, not guaranteed: either CPU 1 kept reading

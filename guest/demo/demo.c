@@ -355,7 +355,7 @@ static void smp_probe(unsigned cpu, void *arg)
 
 static void smp_tour(void)
 {
-	unsigned n = pw_cpu_count(), caught = 0, gone = 0;
+	unsigned n = pw_cpu_count(), caught = 0, gone = 0, acks;
 	uint64_t page = (uint64_t)(uintptr_t)smp_page;
 	struct pt_flush fl;
 
@@ -372,9 +372,9 @@ static void smp_tour(void)
 	pt_flush_init(&fl);
 	if (pt_unmap_region(pw_live_pt(), page, PW_PAGE_SIZE, 0, &fl) != PT_OK)
 		panic("cannot unmap 0x%llx", (unsigned long long)page);
-	pw_pt_apply_flush(&fl);
+	acks = pw_pt_apply_flush(&fl);
 	printf("  shootdown: 0x%llx unmapped on CPU 0, %u other CPUs invalidated and acknowledged\n",
-	       (unsigned long long)page, n - 1);
+	       (unsigned long long)page, acks);
 	pw_cpus_run(smp_probe, NULL);
 	for (unsigned cpu = 0; cpu < n; cpu++)
 		gone += smp_gone[cpu].faulted && smp_gone[cpu].kind == PW_FAULT_UNMAPPED;

@@ -16,8 +16,8 @@ const char *boot_info_check(uint64_t addr)
 	bi = (const struct pw_boot_info *)(uintptr_t)addr;
 	if (bi->magic != PW_BOOT_MAGIC)
 		return "bad magic";
-	if (bi->version != PW_BOOT_VERSION)
-		return "unsupported version";
+	if (bi->version < 2 || bi->version > PW_BOOT_VERSION)
+		return "unsupported version"; /* 2: one CPU, before --cpus; 3: ncpus, percpu_base */
 	if (bi->size < sizeof(struct pw_boot_info))
 		return "structure too small";
 	if (bi->nregions > PW_MAX_REGIONS)

@@ -37,4 +37,11 @@
 IPI_ENTRY pw_ipi_wake_entry, VEC_WAKE
 IPI_ENTRY pw_ipi_shootdown_entry, VEC_SHOOTDOWN
 
+/* The local APIC's spurious vector (0xff): no EOI, nothing to do. */
+	.globl pw_ipi_spurious_entry
+	.type pw_ipi_spurious_entry, @function
+pw_ipi_spurious_entry:
+	iretq
+	.size pw_ipi_spurious_entry, . - pw_ipi_spurious_entry
+
 	.section .note.GNU-stack, "", @progbits

@@ -19,9 +19,12 @@ _Static_assert(VEC_WAKE == PW_VEC_WAKE && VEC_SHOOTDOWN == PW_VEC_SHOOTDOWN, "ip
 #define APIC_SPURIOUS_VEC 0xff
 #define MSR_X2APIC_EOI	  0x80b
 #define MSR_X2APIC_ICR	  0x830
+#define ICR_LEVEL_ASSERT  (1u << 14) /* the SDM wants it set for fixed delivery */
+#define RFLAGS_IF	  (1u << 9)
 
 void pw_ipi_wake_entry(void);
 void pw_ipi_shootdown_entry(void);
+void pw_ipi_spurious_entry(void);
 
 static volatile unsigned smp_online; /* secondary CPUs in their wait loop */
 static volatile bool smp_idt_ready;  /* CPU 0 has the IPI gates in the IDT page: load it */
@@ -49,6 +52,22 @@ static inline void cpu_relax(void)
 	__asm__ volatile("pause" ::: "memory");
 }
 
+/* Turn interrupts off; returns RFLAGS as it was, for irq_restore. */
+static inline uint64_t irq_save(void)
+{
+	uint64_t flags;
+
+	__asm__ volatile("pushfq; popq %0; cli" : "=r"(flags) : : "memory");
+	return flags;
+}
+
+/* Turn interrupts back on if flags (irq_save's) had them on. */
+static inline void irq_restore(uint64_t flags)
+{
+	if (flags & RFLAGS_IF)
+		__asm__ volatile("sti" ::: "memory");
+}
+
 unsigned pw_cpu_count(void)
 {
 	unsigned n = pw_boot_info()->ncpus;
@@ -61,11 +80,16 @@ unsigned pw_cpu_id(void)
 	return pw_this_cpu()->id;
 }
 
+/* Defined below: the waits serve shootdowns. */
+static void shootdown_serve(void);
+
 void pw_spin_lock(struct pw_spinlock *l)
 {
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-		while (l->locked)
+		while (l->locked) {
+			shootdown_serve(); /* the holder may be waiting for this CPU */
 			cpu_relax();
+		}
 }
 
 void pw_spin_unlock(struct pw_spinlock *l)
@@ -77,7 +101,7 @@ void pw_send_ipi(unsigned cpu, unsigned vector)
 {
 	/* x2APIC: one MSR write, destination in bits 63:32 (KVM's APIC id is the vCPU number),
 	 * fixed delivery, physical destination. */
-	pw_wrmsr(MSR_X2APIC_ICR, ((uint64_t)cpu << 32) | (vector & 0xff));
+	pw_wrmsr(MSR_X2APIC_ICR, ((uint64_t)cpu << 32) | ICR_LEVEL_ASSERT | (vector & 0xff));
 }
 
 /* Switch this CPU's local APIC to x2APIC mode and enable it. */
@@ -92,14 +116,18 @@ static void apic_enable(void)
  * interrupts off never holds up a shootdown it waits behind. */
 static void shootdown_serve(void)
 {
+	uint64_t flags = irq_save();
 	struct pw_cpu *c = pw_this_cpu();
 	uint64_t gen = __atomic_load_n(&shootdown_gen, __ATOMIC_ACQUIRE);
 
-	if (c->shootdown_seen == gen)
-		return;
-	pw_tlb_flush(&shootdown_req);
-	c->shootdown_seen = gen;
-	__atomic_add_fetch(&shootdown_acks, 1, __ATOMIC_RELEASE);
+	/* Interrupts off: the IPI must not serve the same request between the check and the
+	 * record, or the request would be acknowledged twice. */
+	if (c->shootdown_seen != gen) {
+		c->shootdown_seen = gen;
+		pw_tlb_flush(&shootdown_req);
+		__atomic_add_fetch(&shootdown_acks, 1, __ATOMIC_RELEASE);
+	}
+	irq_restore(flags);
 }
 
 /* Called by ipi.S with the vector it took. */
@@ -120,25 +148,32 @@ uint64_t pw_shootdown_count(void)
 	return shootdowns;
 }
 
-void pw_pt_apply_flush(const struct pt_flush *fl)
+unsigned pw_pt_apply_flush(const struct pt_flush *fl)
 {
-	unsigned n = pw_cpu_count(), self = pw_cpu_id();
+	unsigned n = pw_cpu_count(), self = pw_cpu_id(), acks;
+	uint64_t flags;
 
 	pw_tlb_flush(fl);
 	if (n == 1 || !shootdown_remote || fl->kind == PT_FLUSH_NONE)
-		return;
+		return 0;
 	while (__atomic_exchange_n(&shootdown_lock.locked, 1, __ATOMIC_ACQUIRE))
 		shootdown_serve();
+	/* Holding the lock, interrupts off: no other request can be in flight (the others wait
+	 * for the lock and serve by polling), and no late IPI can make this CPU serve its own. */
+	flags = irq_save();
 	shootdown_req = *fl;
 	shootdown_acks = 0;
-	pw_this_cpu()->shootdown_seen = __atomic_add_fetch(&shootdown_gen, 1, __ATOMIC_SEQ_CST);
+	pw_this_cpu()->shootdown_seen = shootdown_gen + 1;
+	__atomic_add_fetch(&shootdown_gen, 1, __ATOMIC_SEQ_CST);
 	shootdowns++;
 	for (unsigned cpu = 0; cpu < n; cpu++)
 		if (cpu != self)
 			pw_send_ipi(cpu, VEC_SHOOTDOWN);
-	while (__atomic_load_n(&shootdown_acks, __ATOMIC_ACQUIRE) < n - 1)
+	while ((acks = __atomic_load_n(&shootdown_acks, __ATOMIC_ACQUIRE)) < n - 1)
 		cpu_relax();
+	irq_restore(flags);
 	pw_spin_unlock(&shootdown_lock);
+	return acks;
 }
 
 void pw_cpus_run(void (*fn)(unsigned cpu, void *arg), void *arg)
@@ -170,6 +205,7 @@ void pw_smp_init(void)
 
 	pw_idt_set_handler(VEC_WAKE, pw_ipi_wake_entry, 0);
 	pw_idt_set_handler(VEC_SHOOTDOWN, pw_ipi_shootdown_entry, 0);
+	pw_idt_set_handler(APIC_SPURIOUS_VEC, pw_ipi_spurious_entry, 0);
 	__asm__ volatile("sidt %0" : "=m"(smp_idtr));
 	console_percpu = true;
 	__atomic_store_n(&smp_idt_ready, true, __ATOMIC_RELEASE);

@@ -33,8 +33,11 @@
 
 /* struct pw_cpu, GS-relative (traps.S reads the recovery record and the handler depth of the
  * CPU it runs on). */
-#define PW_CPU_REC   16
-#define PW_CPU_DEPTH 136
+#define PW_CPU_SELF   8
+#define PW_CPU_REC    16
+#define PW_CPU_DEPTH  136
+#define PW_CPU_REPORT 160
+#define PW_HC_FAULT_RECOVERED 40
 
 #ifndef __ASSEMBLER__
 
@@ -108,10 +111,14 @@ struct pw_cpu {
 	uint32_t registered;	/* rec is registered with the VMM (--faults=vmm) */
 	uint64_t shootdown_seen; /* the last TLB shootdown this CPU carried out (smp.c) */
 	uint64_t console_len;	 /* a secondary CPU's console buffer (console.c) */
+	struct pw_hc_fault fast_report; /* traps.S's report of a recovered fault */
 };
 
 _Static_assert(offsetof(struct pw_cpu, rec) == PW_CPU_REC, "traps.S offsets");
 _Static_assert(offsetof(struct pw_cpu, trap_depth) == PW_CPU_DEPTH, "traps.S offsets");
+_Static_assert(offsetof(struct pw_cpu, self) == PW_CPU_SELF, "traps.S offsets");
+_Static_assert(offsetof(struct pw_cpu, fast_report) == PW_CPU_REPORT, "traps.S offsets");
+_Static_assert(offsetof(struct pw_hc_fault, recovered) == PW_HC_FAULT_RECOVERED, "traps.S offsets");
 _Static_assert(PW_CPU_DATA_OFF + sizeof(struct pw_cpu) <= PW_PAGE_SIZE, "pw_cpu leaves its page");
 
 /* The calling CPU's struct pw_cpu. */

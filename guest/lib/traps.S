@@ -73,6 +73,7 @@ STUB_NOERR 31
 #define PF_ERR_P  1
 #define PF_ERR_U  4
 #define REC(field) %gs:(PW_CPU_REC + PW_RECOVERY_##field)
+#define REP(field) %gs:(PW_CPU_REPORT + PW_HC_FAULT_##field)
 
 /* The expected-fault fast path (conditions in trap.h, next to the state it reads): record the
  * fault in this CPU's recovery record, disarm it, report it if reports are on (one exit), and resume at
@@ -159,19 +160,23 @@ trap_fast_resume:
 	jmp *REC(RIP)
 
 /* The report: PW_HC_FAULT with kind PW_FAULT_NONE, which the VMM classifies with the same
- * classifier and layout (docs/abi.md); RSP is the interrupted code's. RAX and RDX are free: the
+ * classifier and layout (docs/abi.md); RSP is the interrupted code's. Each CPU fills its own
+ * struct pw_hc_fault in struct pw_cpu (kind and frame stay 0 there), so two CPUs reporting at
+ * once never mix their reports. RAX and RDX are free: the
  * recovery point is a function's return, where they are the caller's to lose. */
 trap_fast_report_it:
 	movl FAST(TF_VECTOR)(%rsp), %eax
-	movl %eax, trap_fast_report+PW_HC_FAULT_VECTOR(%rip)
+	movl %eax, REP(VECTOR)
 	movq FAST(TF_ERROR)(%rsp), %rax
-	movq %rax, trap_fast_report+PW_HC_FAULT_ERROR(%rip)
-	movq %rbx, trap_fast_report+PW_HC_FAULT_GVA(%rip)
+	movq %rax, REP(ERROR)
+	movq %rbx, REP(GVA)
 	movq FAST(TF_RIP)(%rsp), %rax
-	movq %rax, trap_fast_report+PW_HC_FAULT_RIP(%rip)
+	movq %rax, REP(RIP)
 	movq FAST(TF_RSP)(%rsp), %rax
-	movq %rax, trap_fast_report+PW_HC_FAULT_RSP(%rip)
-	leaq trap_fast_report(%rip), %rax
+	movq %rax, REP(RSP)
+	movl $1, %gs:(PW_CPU_REPORT + PW_HC_FAULT_RECOVERED)
+	movq %gs:PW_CPU_SELF, %rax		/* the report's address: this CPU's copy */
+	addq $PW_CPU_REPORT, %rax
 	movl $PW_TRAP_FAULT_PORT, %edx
 	outl %eax, %dx
 	jmp trap_fast_resume
@@ -216,7 +221,6 @@ trap_full:
 	addq $16, %rsp		/* vector and error code */
 	iretq
 
-/* The fast path's fault report (struct pw_hc_fault): kind 0 (unclassified), recovered 1. */
 	.data
 /* pw_user_syscall once user mode is set up; a non-canonical RIP (never a fault's) until then. */
 	.p2align 3
@@ -224,11 +228,5 @@ trap_full:
 pw_user_syscall_rip:
 	.quad 0x8000000000000000
 
-	.p2align 3
-trap_fast_report:
-	.long 0, 0
-	.quad 0, 0, 0, 0
-	.long 1, 0
-	.size trap_fast_report, . - trap_fast_report
 
 	.section .note.GNU-stack, "", @progbits

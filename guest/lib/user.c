@@ -5,6 +5,7 @@
 #include <pagewarden/user.h>
 
 #include "access.h"
+#include "trap.h"
 
 #define MSR_STAR   0xc0000081u
 #define MSR_LSTAR  0xc0000082u
@@ -110,6 +111,9 @@ unsigned pw_user_init(void)
 
 long pw_user_call(long (*fn)(long), long arg)
 {
+	/* One user stack, CPU 0's TSS and SYSCALL MSRs: user mode is CPU 0's (docs/smp.md). */
+	if (pw_this_cpu()->id != 0)
+		panic("pw_user_call on CPU %u: user mode runs on CPU 0 only", pw_this_cpu()->id);
 	if (!user_ready)
 		pw_user_init();
 	return pw_user_enter(fn, arg, user_rsp);

@@ -6,13 +6,14 @@
 	.text
 
 /* long pw_user_enter(long (*fn)(long) (rdi), long arg (rsi), uint64_t user_rsp (rdx)):
- * save the callee-saved registers on this stack, remember it (for SYSCALL, and in TSS.RSP0 for
+ * save RFLAGS and the callee-saved registers on this stack, remember it (for SYSCALL, and in TSS.RSP0 for
  * a fault at CPL 3 that has no IST stack, whose frame then lands below these registers), then
  * SYSRET to pw_user_trampoline with RDI/RSI intact, RSP = user_rsp, RFLAGS = 0x2. */
 	.globl pw_user_enter
 	.type pw_user_enter, @function
 	.p2align 4
 pw_user_enter:
+	pushfq				/* the caller's IF (on with --cpus): SYSCALL's FMASK clears it */
 	pushq %rbp
 	pushq %rbx
 	pushq %r12
@@ -44,6 +45,7 @@ pw_user_syscall:
 	popq %r12
 	popq %rbx
 	popq %rbp
+	popfq
 	ret
 	.size pw_user_syscall, . - pw_user_syscall
 

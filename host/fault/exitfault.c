@@ -16,19 +16,23 @@ static const char *exitfault_diagnose(const struct run *r, const struct kvm_sreg
 	const struct pw_region *at_cr2 =
 	    l ? pw_regions_find(l->regions, l->nregions, s->cr2) : NULL;
 	const struct pw_region *at_rsp = l ? pw_regions_find(l->regions, l->nregions, rsp) : NULL;
+	/* The guards' offsets in this vCPU's own stack area: CPU 0's fixed regions, or its
+	 * per-CPU block (--cpus; the same order: #PF IST guard, #DF IST guard, stack guard). */
+	uint64_t base = l ? layout_percpu_block(l, r->vm->cpu) : 0;
+	uint64_t pf_guard = r->vm->cpu ? base : PW_PF_STACK_GUARD_GPA;
+	uint64_t df_guard = r->vm->cpu ? base + PW_PERCPU_DF_GUARD : PW_DF_STACK_GUARD_GPA;
+	unsigned cr2_kind = at_cr2 ? pw_region_kind_at(at_cr2, s->cr2) : 0;
 
 	if (s->idt.limit < VECTOR_DF * IDT_GATE_SIZE + IDT_GATE_SIZE - 1)
 		return "no IDT (the IDTR limit leaves out #DF): no exception can be delivered";
-	if (at_cr2 && at_cr2->kind == PW_REGION_STACK_GUARD && s->cr2 >= PW_PF_STACK_GUARD_GPA &&
-	    s->cr2 < PW_PF_STACK_GPA)
+	if (cr2_kind == PW_REGION_STACK_GUARD && s->cr2 - pf_guard < PW_PAGE_SIZE)
 		return "fault in the #PF handler: its IST stack overflowed into its guard";
-	if (at_cr2 && at_cr2->kind == PW_REGION_STACK_GUARD && s->cr2 >= PW_DF_STACK_GUARD_GPA &&
-	    s->cr2 < PW_DF_STACK_GPA)
+	if (cr2_kind == PW_REGION_STACK_GUARD && s->cr2 - df_guard < PW_PAGE_SIZE)
 		return "fault in the #DF handler: its IST stack overflowed into its guard";
-	if (at_cr2 && at_cr2->kind == PW_REGION_STACK_GUARD)
+	if (cr2_kind == PW_REGION_STACK_GUARD)
 		return "stack overflow with no IST stack: the exception frame could not be pushed "
 		       "onto the overflowed stack";
-	if (at_rsp && at_rsp->kind == PW_REGION_IST_STACK)
+	if (at_rsp && pw_region_kind_at(at_rsp, rsp) == PW_REGION_IST_STACK)
 		return "fault in the #PF or #DF handler (RSP on an IST stack)";
 	return "an exception with no usable handler (gate not present, or the handler faulted)";
 }

@@ -9,6 +9,9 @@
  *   stack     CPU 3 overflows its stack into its guard page (stack-overflow, CPU 3)
  *   guards    every CPU touches its own stack guard with pw_expect_fault and recovers
  *   spin      every CPU spins for ever (for --timeout)
+ *   remote    CPU 1 reads the page once, then waits; CPU 2 unmaps it and flushes (4 CPUs) while
+ *             CPU 0 waits in pw_cpus_run and CPU 3 in the runtime, prints the acknowledgements
+ *             it got (3), then lets CPU 1 read again: that read must fault
  * Exit 0 when a mode that must not crash passes; 3 for a stale read after a shootdown. */
 #include <pagewarden/guest.h>
 #include <pagewarden/live_pt.h>
@@ -101,9 +104,42 @@ static void change_and_wait(char change)
 
 static const char *mode;
 
+/* remote: CPU 2 is the one that changes the page and sends the shootdown. */
+static void remote_change(void)
+{
+	struct pt_flush fl;
+	unsigned acks;
+
+	while (phase != 1)
+		__asm__ volatile("pause");
+	pt_flush_init(&fl);
+	if (pt_unmap_region(pw_live_pt(), (uint64_t)(uintptr_t)victim, PW_PAGE_SIZE, 0, &fl))
+		panic("unmapping the page failed");
+	acks = pw_pt_apply_flush(&fl);
+	printf("acks %u\n", acks);
+	pw_flush();
+	phase = 2;
+	for (;;)
+		__asm__ volatile("pause");
+}
+
 static void shootdown(unsigned cpu, void *arg)
 {
 	(void)arg;
+	if (strcmp(mode, "remote") == 0) {
+		if (cpu == 1) { /* use the page once, then only after the shootdown returned */
+			(void)*victim;
+			phase = 1;
+			while (phase != 2)
+				__asm__ volatile("pause");
+			(void)*victim;
+			printf("stale read on CPU 1 after pw_pt_apply_flush returned\n");
+			exit(3);
+		}
+		if (cpu == 2)
+			remote_change();
+		return; /* CPU 0 waits in pw_cpus_run, CPU 3 in the runtime */
+	}
 	if (cpu == 1) {
 		if (strcmp(mode, "noipi") == 0)
 			stale_loop();

@@ -23,7 +23,7 @@ unsigned pw_cpu_id(void);
 void pw_cpus_run(void (*fn)(unsigned cpu, void *arg), void *arg);
 
 /* A test-and-set lock. Interrupts stay as they are: do not take it in an interrupt handler
- * on a CPU that may hold it. */
+ * on a CPU that may hold it. While it waits it carries out TLB shootdowns sent to its CPU. */
 struct pw_spinlock {
 	volatile uint32_t locked;
 };
@@ -36,9 +36,10 @@ void pw_send_ipi(unsigned cpu, unsigned vector);
 
 /* Carry out fl (what a paging-library change left to flush) on every CPU: invalidate here,
  * then interrupt every other CPU, which invalidates the same pages (or reloads CR3 for
- * PT_FLUSH_ALL) and acknowledges; return when all have. After it returns no CPU can use a
- * translation the change removed. docs/smp.md has the protocol. */
-void pw_pt_apply_flush(const struct pt_flush *fl);
+ * PT_FLUSH_ALL) and acknowledges; return when all have, with the number of acknowledgements
+ * (pw_cpu_count() - 1; 0 with one CPU, nothing to flush, or pw_shootdown_remote(false)). After
+ * it returns no CPU can use a translation the change removed. docs/smp.md has the protocol. */
+unsigned pw_pt_apply_flush(const struct pt_flush *fl);
 
 /* Test-only: with false, pw_pt_apply_flush invalidates on the calling CPU only, so other CPUs
  * may keep stale translations (docs/smp.md says what was observed). Default true. */
