@@ -104,11 +104,9 @@ static const int sandbox_plain[] = {
  * tgkill to the VMM's own pid, a rule of its own), and a vCPU thread's exit unregisters its
  * restartable sequences. With ASan sandbox_plain has them all. */
 static const int sandbox_smp[] = {
-#ifndef __SANITIZE_ADDRESS__
     SYS_getpid,
     SYS_gettid,
     SYS_rseq,
-#endif
 };
 
 /* mprotect with any protection that is not executable; with ASan it is in sandbox_plain. */
