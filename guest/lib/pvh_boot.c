@@ -120,21 +120,16 @@ static uint64_t pvh_ram_end(uint32_t n, uint64_t addr)
  * or why not. */
 static const char *pvh_opts(uint32_t n, struct layout_opts *o, uint64_t *mem_size)
 {
-	uint32_t a, b, c, d, max_ext;
 	uint64_t end = pvh_ram_end(n, PW_IMAGE_GPA);
 
 	o->low_ram_end = pvh_ram_end(n, 0);
 	if (o->low_ram_end == 0 || end == 0)
 		return "the memory map has no RAM at 0 or at 1 MiB";
 	*mem_size = (end < PW_MEM_MAX ? end : PW_MEM_MAX) & ~(PW_PAGE_SIZE - 1);
-	__asm__("cpuid" : "=a"(max_ext), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
-	__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000001u), "c"(0));
-	o->has_1g = (d >> 26) & 1;
+	o->has_1g = (pw_cpuid(0x80000001u).edx >> 26) & 1;
 	o->maxphyaddr = 36; /* the architectural default without leaf 0x80000008 */
-	if (max_ext >= 0x80000008u) {
-		__asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000008u), "c"(0));
-		o->maxphyaddr = a & 0xff;
-	}
+	if (pw_cpuid(0x80000000u).eax >= 0x80000008u)
+		o->maxphyaddr = pw_cpuid(0x80000008u).eax & 0xff;
 	o->fault_mode = PW_FAULTS_GUEST;
 	o->cmdline = pvh_cmdline;
 	o->boot_flags = PW_BOOT_F_PVH;

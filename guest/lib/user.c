@@ -31,13 +31,7 @@ static uint64_t user_rsp;      /* top of the user stack */
 /* EBX of CPUID leaf 7, subleaf 0 (0 if the leaf is absent). */
 static uint32_t cpuid7_ebx(void)
 {
-	uint32_t a, b, c, d;
-
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
-	if (a < 7)
-		return 0;
-	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
-	return b;
+	return pw_cpuid(0).eax < 7 ? 0 : pw_cpuid(7).ebx;
 }
 
 /* Turn on SMEP and SMAP where the CPU has them; the PW_USER_* bits turned on. */

@@ -188,6 +188,17 @@ static inline void pw_wrmsr(uint32_t msr, uint64_t v)
 {
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
+/* CPUID leaf, subleaf 0. */
+struct pw_cpuid {
+	uint32_t eax, ebx, ecx, edx;
+};
+static inline struct pw_cpuid pw_cpuid(uint32_t leaf)
+{
+	struct pw_cpuid r;
+	__asm__ volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+			 : "a"(leaf), "c"(0));
+	return r;
+}
 static inline void pw_invlpg(uint64_t va)
 {
 	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
