@@ -30,15 +30,23 @@ struct console {
  * one CPU) every write takes CPU 0's buffer without asking GS which CPU this is. */
 bool console_percpu;
 
+/* CPU 0's console buffer, and that of another CPU c (in its GDT page). */
+#define CONSOLE_CPU0 ((struct console){console_buf, CONSOLE_BUF_SIZE, &console_len})
+
+static inline struct console console_of(struct pw_cpu *c)
+{
+	return (struct console){(char *)c - PW_CPU_DATA_OFF + AP_CONSOLE_OFF, AP_CONSOLE_SIZE,
+				&c->console_len};
+}
+
 /* The calling CPU's console buffer. */
 static inline struct console console_this(void)
 {
 	struct pw_cpu *c;
 
 	if (__builtin_expect(console_percpu, 0) && (c = pw_this_cpu())->id != 0)
-		return (struct console){(char *)c - PW_CPU_DATA_OFF + AP_CONSOLE_OFF,
-					AP_CONSOLE_SIZE, &c->console_len};
-	return (struct console){console_buf, CONSOLE_BUF_SIZE, &console_len};
+		return console_of(c);
+	return CONSOLE_CPU0;
 }
 
 /* Send c's buffered bytes. */
@@ -120,9 +128,7 @@ static inline __attribute__((always_inline)) void console_write_to(struct consol
  * scratch registers (hosts that emulate guest code pay for every push). */
 static __attribute__((noinline)) void console_write_ap(struct pw_cpu *c, const char *s, size_t n)
 {
-	console_write_to((struct console){(char *)c - PW_CPU_DATA_OFF + AP_CONSOLE_OFF,
-					  AP_CONSOLE_SIZE, &c->console_len},
-			 s, n);
+	console_write_to(console_of(c), s, n);
 }
 
 void console_write(const char *s, size_t n)
@@ -131,7 +137,7 @@ void console_write(const char *s, size_t n)
 		console_write_ap(pw_this_cpu(), s, n);
 		return;
 	}
-	console_write_to((struct console){console_buf, CONSOLE_BUF_SIZE, &console_len}, s, n);
+	console_write_to(CONSOLE_CPU0, s, n);
 }
 
 void console_sink_write(struct fmt_sink *sink, const char *s, size_t n)

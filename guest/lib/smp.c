@@ -156,8 +156,7 @@ unsigned pw_pt_apply_flush(const struct pt_flush *fl)
 	pw_tlb_flush(fl);
 	if (n == 1 || !shootdown_remote || fl->kind == PT_FLUSH_NONE)
 		return 0;
-	while (__atomic_exchange_n(&shootdown_lock.locked, 1, __ATOMIC_ACQUIRE))
-		shootdown_serve();
+	pw_spin_lock(&shootdown_lock); /* serves others' shootdowns while it waits */
 	/* Holding the lock, interrupts off: no other request can be in flight (the others wait
 	 * for the lock and serve by polling), and no late IPI can make this CPU serve its own. */
 	flags = irq_save();
