@@ -145,19 +145,6 @@ void smp_go(struct smp *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Append every fault of from to to's list. */
-static void smp_merge_faults(struct run *to, const struct run *from)
-{
-	for (size_t i = 0; i < from->faults.n; i++) {
-		unsigned cpu = to->faults.cpu;
-
-		to->faults.cpu = from->faults.v[i].cpu; /* keep the record's own vCPU */
-		fault_list_append(&to->faults, &from->faults.v[i]);
-		to->faults.cpu = cpu;
-	}
-	to->faults.dropped += from->faults.dropped;
-}
-
 unsigned smp_finish(struct smp *s)
 {
 	struct run tmp, *r0 = s->run0;
@@ -177,7 +164,7 @@ unsigned smp_finish(struct smp *s)
 		s->runs[first] = tmp;
 	}
 	for (unsigned k = 1; k < s->ncpus; k++) {
-		smp_merge_faults(r0, &s->runs[k]);
+		fault_list_merge(&r0->faults, &s->runs[k].faults);
 		/* exits: every vCPU's (the report's exits and exits_total count them all) */
 		for (unsigned x = 0; x < RUN_EXIT_SLOTS; x++)
 			r0->exits[x] += s->runs[k].exits[x];

@@ -45,7 +45,8 @@ int fault_format(char *buf, size_t n, const struct fault_record *f)
 			tail);
 }
 
-bool fault_list_append(struct fault_list *l, const struct fault_record *f)
+/* Append f to l as it is; false (and counted as dropped) if l is full or memory ran out. */
+static bool fault_list_push(struct fault_list *l, const struct fault_record *f)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : FAULT_LIST_FIRST_CAP;
@@ -61,9 +62,23 @@ bool fault_list_append(struct fault_list *l, const struct fault_record *f)
 		l->v = v;
 		l->cap = cap;
 	}
-	l->v[l->n] = *f;
-	l->v[l->n++].cpu = l->cpu;
+	l->v[l->n++] = *f;
 	return true;
+}
+
+bool fault_list_append(struct fault_list *l, const struct fault_record *f)
+{
+	struct fault_record r = *f;
+
+	r.cpu = l->cpu;
+	return fault_list_push(l, &r);
+}
+
+void fault_list_merge(struct fault_list *to, const struct fault_list *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		fault_list_push(to, &from->v[i]);
+	to->dropped += from->dropped;
 }
 
 void fault_list_free(struct fault_list *l)

@@ -44,8 +44,12 @@ const char *fault_caught_by_name(unsigned caught_by);
  * length, like snprintf. */
 int fault_format(char *buf, size_t n, const struct fault_record *f);
 
-/* Append a copy of f; false (and dropped counted) if the list is full or memory ran out. */
+/* Append a copy of f with l's vCPU; false (and dropped counted) if the list is full or memory
+ * ran out. */
 bool fault_list_append(struct fault_list *l, const struct fault_record *f);
+
+/* Append every record of from to to, each keeping its own vCPU, and from's dropped count. */
+void fault_list_merge(struct fault_list *to, const struct fault_list *from);
 
 /* Free the records; l becomes empty. */
 void fault_list_free(struct fault_list *l);
