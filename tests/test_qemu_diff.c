@@ -88,17 +88,16 @@ static char *report_line(const char *err, const char *prefix)
 static void diff_run_with(const char *accel, const char *machine, const char *image,
 			  const char *arg, const char *const *skip)
 {
-	char vmm[4096], qemu_run[4096], accel_opt[64], machine_opt[64];
-	const char *vargv[] = {vmm, "--faults=guest", image, arg, NULL};
-	const char *qargv[] = {qemu_run, accel_opt, machine_opt, "--timeout", "100", image, arg, NULL};
+	char accel_opt[64], machine_opt[64];
+	const char *vargv[] = {repo_file("vmm"), "--faults=guest", image, arg, NULL};
+	const char *qargv[] = {repo_file("scripts/qemu-run"), accel_opt, machine_opt, "--timeout",
+			       "100", image, arg, NULL};
 	struct proc_result v, q;
 	char *vrep, *qrep;
 
 	/* Two refusals of a missing file would compare equal. */
 	cr_assert_eq(access(image, R_OK), 0, "%s: missing (make test builds it)", image);
 	snprintf(machine_opt, sizeof(machine_opt), "--machine=%s", machine);
-	snprintf(vmm, sizeof(vmm), "%s/vmm", pw_root());
-	snprintf(qemu_run, sizeof(qemu_run), "%s/scripts/qemu-run", pw_root());
 	snprintf(accel_opt, sizeof(accel_opt), "--accel=%s", accel);
 	cr_assert_eq(proc_run(vargv, VMM_TEST_LIMIT, &v), 0, "./vmm: %s", v.err);
 	cr_assert_eq(proc_run(qargv, QEMU_LIMIT, &q), 0, "qemu-run: %s", q.err);
@@ -184,13 +183,13 @@ static const char *const layout_lines[] = {"page-table pool:", " regions:", "   
 Test(qemu_diff, demo)
 {
 	struct proc_result q;
-	char qemu_run[4096], demo[4096];
-	const char *qargv[] = {qemu_run, "--accel=tcg", "--timeout", "100", demo, NULL};
+	char demo[4096];
+	const char *qargv[] = {repo_file("scripts/qemu-run"), "--accel=tcg", "--timeout", "100", demo,
+			       NULL};
 
 	snprintf(demo, sizeof(demo), "%s/demo/guest.elf", pw_build());
 	diff_run(demo, NULL, layout_lines);
 	/* What the issue asks to see, said directly: the same tour under QEMU. */
-	snprintf(qemu_run, sizeof(qemu_run), "%s/scripts/qemu-run", pw_root());
 	cr_assert_eq(proc_run(qargv, QEMU_LIMIT, &q), 0);
 	cr_assert(strstr(q.out, "  6 of 6 guards caught\n"), "%s", q.out);
 	cr_assert(strstr(q.out, "  3 of 3 user-mode faults caught\n"), "%s", q.out);
@@ -238,11 +237,9 @@ Test(qemu_diff, kvm_accel)
 /* scripts/qemu-run's own contract: what it refuses, before QEMU starts (no KVM needed). */
 static struct proc_result qemu_run(const char *a, const char *b)
 {
-	char path[4096];
-	const char *argv[] = {path, a, b, NULL};
+	const char *argv[] = {repo_file("scripts/qemu-run"), a, b, NULL};
 	struct proc_result r;
 
-	snprintf(path, sizeof(path), "%s/scripts/qemu-run", pw_root());
 	cr_assert_eq(proc_run(argv, QEMU_LIMIT, &r), 0, "%s", r.err);
 	return r;
 }

@@ -24,13 +24,11 @@ TestSuite(smp, .init = kvm_init, .timeout = 120);
 static struct proc_result smp_run(const char *cpus, const char *opt1, const char *opt2,
 				  const char *mode)
 {
-	char vmm[4096];
 	const char *argv[12];
 	unsigned n = 0;
 	struct proc_result r;
 
-	snprintf(vmm, sizeof(vmm), "%s/vmm", pw_root());
-	argv[n++] = vmm;
+	argv[n++] = repo_file("vmm");
 	argv[n++] = "--timeout";
 	argv[n++] = "60";
 	argv[n++] = "--cpus";
@@ -207,11 +205,9 @@ Test(smp, stack_overflow_on_cpu_3)
 /* --timeout stops every vCPU, spinning or not. */
 Test(smp, timeout_stops_every_cpu)
 {
-	char vmm[4096];
-	const char *argv[] = {vmm, "--cpus", "3", "--timeout", "0.5", NULL, "spin", NULL};
+	const char *argv[] = {repo_file("vmm"), "--cpus", "3", "--timeout", "0.5", NULL, "spin", NULL};
 	struct proc_result r;
 
-	snprintf(vmm, sizeof(vmm), "%s/vmm", pw_root());
 	argv[5] = guest("smp.bin");
 	cr_assert_eq(proc_run(argv, 30, &r), 0);
 	cr_assert_eq(r.status, PW_STATUS_TIMEOUT, "%s", r.err);
@@ -221,12 +217,10 @@ Test(smp, timeout_stops_every_cpu)
 
 Test(smp, dump_pt_shows_each_cpus_guards)
 {
-	char vmm[4096];
-	const char *argv[] = {vmm, "--cpus", "3", "--dump-pt", NULL, "hello", NULL};
+	const char *argv[] = {repo_file("vmm"), "--cpus", "3", "--dump-pt", NULL, "hello", NULL};
 	struct proc_result r;
 	unsigned guards = 0;
 
-	snprintf(vmm, sizeof(vmm), "%s/vmm", pw_root());
 	argv[4] = guest("smp.bin");
 	cr_assert_eq(proc_run(argv, 30, &r), 0);
 	cr_assert_eq(r.status, 0, "%s", r.err);
