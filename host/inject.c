@@ -113,12 +113,37 @@ static int inj_lookup(const char *const *names, unsigned count, const char *s)
 	return -1;
 }
 
+/* The trigger's `:cpu=K` suffix, if any, into o->cpu; *len becomes the trigger's length
+ * without it. */
+static enum inject_err inj_parse_cpu(const char *t, size_t *len, struct inject_spec *o, char *why,
+				     size_t n)
+{
+	const char *colon = strchr(t, ':');
+	uint64_t cpu;
+
+	*len = strlen(t);
+	if (!colon)
+		return INJ_OK;
+	*len = (size_t)(colon - t);
+	if (inj_keyed(colon + 1, "cpu", &cpu) != 1)
+		return inj_fail(INJ_ESYNTAX, why, n,
+				"trigger '%s': after ':' want cpu=K (the vCPU, 0..%u)", t,
+				PW_MAX_CPUS - 1);
+	if (cpu >= PW_MAX_CPUS)
+		return inj_fail(INJ_ERANGE, why, n, "trigger '%s': cpu %" PRIu64 " is not 0..%u", t,
+				cpu, PW_MAX_CPUS - 1);
+	o->cpu = (unsigned)cpu;
+	return INJ_OK;
+}
+
 static enum inject_err inj_parse_trigger(const char *t, struct inject_spec *o, char *why, size_t n)
 {
 	char name[16];
 	const char *eq = strchr(t, '=');
 	char *hash;
 	char val[64];
+	enum inject_err err;
+	size_t len;
 	int i;
 
 	if (!eq || (size_t)(eq - t) >= sizeof(name))
@@ -133,9 +158,12 @@ static enum inject_err inj_parse_trigger(const char *t, struct inject_spec *o, c
 		return inj_fail(INJ_ESYNTAX, why, n,
 				"trigger '%s': unknown (insn, rip, hc, checkpoint, time)", name);
 	o->trigger = (enum inject_trigger)i;
-	if (strlen(eq + 1) >= sizeof(val))
+	if ((err = inj_parse_cpu(eq + 1, &len, o, why, n)))
+		return err;
+	if (len >= sizeof(val))
 		return inj_fail(INJ_ESYNTAX, why, n, "trigger %s: value too long", name);
-	strcpy(val, eq + 1);
+	memcpy(val, eq + 1, len);
+	val[len] = '\0';
 	o->hit = 1;
 	hash = strchr(val, '#');
 	if (hash) {
@@ -367,7 +395,7 @@ enum inject_err inject_parse(const char *s, struct inject_spec *out, char *why, 
 
 int inject_format(const struct inject_spec *s, char *buf, size_t n)
 {
-	char body[96], trig[48];
+	char body[96], trig[64];
 
 	switch (s->model) {
 	case INJ_PTE: {
@@ -413,6 +441,8 @@ int inject_format(const struct inject_spec *s, char *buf, size_t n)
 	else
 		snprintf(trig, sizeof(trig), "%s=%" PRIu64, inject_trigger_name(s->trigger),
 			 s->when);
+	if (s->cpu)
+		snprintf(trig + strlen(trig), sizeof(trig) - strlen(trig), ":cpu=%u", s->cpu);
 	return snprintf(buf, n, "%s@%s", body, trig);
 }
 

@@ -71,12 +71,15 @@ struct inject_spec {
 	enum inject_trigger trigger;
 	uint64_t when; /* N, ADDR, K or MS */
 	uint64_t hit;  /* @rip: K-th hit (>= 1) */
+	/* @TRIGGER:cpu=K (--cpus N): the vCPU whose trigger it is and whose registers, exception
+	 * or instruction it acts on; RAM and tables are every vCPU's. 0 by default. */
+	unsigned cpu;
 };
 
 enum inject_err {
 	INJ_OK = 0,
 	INJ_ESYNTAX,  /* the SPEC string is malformed: why names the bad part */
-	INJ_ERANGE,   /* a number is out of range (bit > 63, level > 4, vector > 31) */
+	INJ_ERANGE,   /* a number is out of range (bit > 63, level > 4, vector > 31, cpu > 63) */
 	INJ_ENOTHERE, /* the address is not mapped, its table is outside RAM, or (skip) no code */
 	INJ_EKVM,     /* a KVM call applying it failed */
 	INJ_ENOTSUP,  /* this build or host cannot do it (skip without capstone) */

@@ -48,6 +48,11 @@ static const struct bad_spec bad_specs[] = {
     {"exc:13:cr2=0x10@hc=1", INJ_ESYNTAX, "exc: cr2= only goes with vector 14 (#PF)"},
     {"skip:1@hc=1", INJ_ESYNTAX, "skip: takes no arguments"},
     {"reg::bit=1@hc=1", INJ_ESYNTAX, "'reg::bit=1@hc=1': empty field 2"},
+    {"reg:rax:bit=1@hc=1:cpu=64", INJ_ERANGE, "trigger '1:cpu=64': cpu 64 is not 0..63"},
+    {"reg:rax:bit=1@hc=1:core=2", INJ_ESYNTAX,
+     "trigger '1:core=2': after ':' want cpu=K (the vCPU, 0..63)"},
+    {"reg:rax:bit=1@hc=1:cpu=x", INJ_ESYNTAX,
+     "trigger '1:cpu=x': after ':' want cpu=K (the vCPU, 0..63)"},
 };
 
 Test(inject_parse, bad_specs_are_refused_with_the_bad_part_named)
@@ -77,6 +82,8 @@ Test(inject_parse, good_specs_round_trip_through_inject_format)
 	    "exc:14:err=0x2:cr2=0xdead000@checkpoint=1",
 	    "exc:0@hc=1",
 	    "skip@rip=0x100058",
+	    "reg:rcx:bit=0@rip=0x1000cc#2:cpu=2",
+	    "exc:14:err=0x0:cr2=0x5000@hc=1:cpu=63",
 	};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -98,6 +105,15 @@ Test(inject_parse, good_specs_round_trip_through_inject_format)
 	inject_parse("reg:rax:bit=1@rip=0x10#2", &s, why, sizeof(why));
 	cr_expect(inject_deterministic(&s));
 	cr_expect_eq(s.hit, 2);
+	cr_expect_eq(s.cpu, 0);
+	cr_assert_eq(inject_parse("reg:rax:bit=1@rip=0x10#2:cpu=3", &s, why, sizeof(why)), INJ_OK);
+	cr_expect_eq(s.cpu, 3);
+	cr_expect_eq(s.hit, 2);
+	cr_expect_eq(s.when, 0x10);
+	/* cpu=0 is the default, and the canonical text leaves it out */
+	cr_assert_eq(inject_parse("skip@hc=4:cpu=0", &s, why, sizeof(why)), INJ_OK);
+	inject_format(&s, why, sizeof(why));
+	cr_expect_str_eq(why, "skip@hc=4");
 }
 
 /* Run one experiment on the workload guest; returns its JSON line (caller frees). */
