@@ -9,11 +9,12 @@
 static uint64_t guest_pt_alloc(void *ctx)
 {
 	struct guest_pt *g = ctx;
+	uint64_t *top = g->shared ? &g->shared->top : &g->pool_top;
 
-	if (g->pool_top <= g->pool_floor)
+	if (*top <= g->pool_floor)
 		return 0;
-	g->pool_top -= PW_PAGE_SIZE;
-	return g->pool_top;
+	*top -= PW_PAGE_SIZE;
+	return *top;
 }
 
 /* Frames are never reused: the guest may still hold a stale pointer in its caches. */
@@ -97,11 +98,17 @@ pte_t *guest_pt_entry(struct guest_pt *g, uint64_t cr3, uint64_t va, int *level)
 enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
 {
 	uint64_t page = va & ~(PW_PAGE_SIZE - 1);
+	enum pt_err err;
 
 	if (!g->mem)
 		return PT_ENOMEM;
 	guest_pt_root(g, cr3);
-	return pt_map(&g->pt, page, page, PT_SIZE_4K, PT_READ | PT_WRITE, NULL);
+	if (g->shared)
+		pthread_mutex_lock(&g->shared->lock);
+	err = pt_map(&g->pt, page, page, PT_SIZE_4K, PT_READ | PT_WRITE, NULL);
+	if (g->shared)
+		pthread_mutex_unlock(&g->shared->lock);
+	return err;
 }
 
 const struct pt_access_result *guest_pt_pf_walk(struct guest_pt *g, uint64_t cr3, uint64_t cr0,

@@ -6,6 +6,7 @@
 #ifndef PW_HOST_GUESTPT_H
 #define PW_HOST_GUESTPT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -14,6 +15,13 @@
 #include "access.h"
 #include "paging.h"
 
+/* --cpus: the VMM's end of the pool, shared by every vCPU's guest_pt, so that two vCPUs growing
+ * the heap never take the same frame or map into the same table at once. */
+struct guest_pt_pool {
+	pthread_mutex_t lock; /* held over guest_pt_map_heap */
+	uint64_t top;	      /* the VMM's cursor, as pool_top below */
+};
+
 struct guest_pt {
 	struct pt pt;		/* root: the CR3 of the last attach */
 	struct pt_handler h;
@@ -21,6 +29,7 @@ struct guest_pt {
 	uint64_t boot_cr3;	/* the root the guest booted on */
 	uint64_t pool_floor;	/* lowest frame the VMM may take: the guest's cursor at boot */
 	uint64_t pool_top;	/* the VMM's cursor: frames below it are taken, downward */
+	struct guest_pt_pool *shared; /* --cpus: the cursor and lock instead (NULL: pool_top) */
 	uint64_t outside[512];	/* what a table outside guest RAM reads as: empty */
 };
 

@@ -273,7 +273,6 @@ static int vmm_smp_start(struct vmm *v)
 		return PW_STATUS_INTERNAL;
 	}
 	if (smp_start(v->smp, !v->o.no_sandbox) < 0) {
-		smp_finish(v->smp);
 		fprintf(stderr, "vmm: cannot start the vCPU threads%s\n",
 			v->o.no_sandbox ? "" : " (or install their seccomp filters)");
 		return PW_STATUS_INTERNAL;
@@ -319,15 +318,10 @@ static int vmm_run(struct vmm *v)
 	se = v->o.no_sandbox ? SANDBOX_OK : sandbox_install(&v->vm, v->o.gdb ? v->gdb.fd : -1, v->gdb.listen_fd);
 	if (se) {
 		fprintf(stderr, "vmm: sandbox: %s\n", sandbox_strerror(se));
-		if (v->smp) {
-			v->smp->stop_all = 1;
-			smp_go(v->smp);
-			smp_finish(v->smp);
-		}
-		return PW_STATUS_INTERNAL;
+		return PW_STATUS_INTERNAL; /* the vCPU threads end in smp_free */
 	}
 	if (v->smp)
-		smp_go(v->smp);
+		smp_go(v->smp, &v->run);
 	if (!v->o.gdb || gdb_start(&v->gdb, &v->run))
 		run_guest(&v->run);
 	if (v->smp)

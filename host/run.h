@@ -60,8 +60,6 @@ struct run_config {
 #define RUN_EXIT_SLOTS 48
 #define RUN_MSG_MAX    (3 * PW_STRING_MAX)
 
-struct smp;
-
 struct run {
 	/* inputs: set by run_init */
 	struct vm *vm;
@@ -78,7 +76,6 @@ struct run {
 	/* optional, set after run_init: how to build the guest again, for a triple fault whose
 	 * registers KVM reset (host/replay.h); NULL: no replay */
 	const struct replay_src *replay;
-	struct smp *smp; /* --cpus: the vCPUs this run is one of (host/smp.h); NULL with one */
 
 	/* outcome */
 	enum run_stop stop;

@@ -25,8 +25,9 @@ static struct run *smp_run_of(struct smp *s, unsigned cpu)
 }
 
 /* vCPU cpu stopped: if first, its stop ends the run, and it kicks every other vCPU. Only the
- * first kicks, and smp_finish joins it before the others, so no kick can reach a thread that
- * is gone. */
+ * first kicks, and smp_finish waits until it is done, so no kick can reach a thread that is
+ * gone. One may land after the round, in a thread waiting for the next: its handler does
+ * nothing, and the next round clears immediate_exit. */
 static void smp_stopped(struct smp *s, unsigned cpu)
 {
 	int none = -1;
@@ -44,6 +45,14 @@ static void smp_stopped(struct smp *s, unsigned cpu)
 	}
 }
 
+void smp_run_config(struct smp *s, struct run_config *cfg)
+{
+	cfg->stop_all = &s->stop_all;
+	cfg->no_timers = true;
+	cfg->timeout = 0;
+	cfg->cpu_budget = 0;
+}
+
 enum vm_err smp_prepare(struct smp *s, struct run *run0, struct vm *vm,
 			const struct guest_mem *mem, const struct layout *l, struct vm_error *e)
 {
@@ -54,54 +63,107 @@ enum vm_err smp_prepare(struct smp *s, struct run *run0, struct vm *vm,
 	s->run0 = run0;
 	s->first = -1;
 	s->threads[0] = pthread_self();
-	run0->cfg.stop_all = &s->stop_all;
-	cfg.stop_all = &s->stop_all;
-	cfg.no_timers = true;
-	cfg.timeout = 0;
-	cfg.cpu_budget = 0;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	pthread_mutex_init(&s->pool.lock, NULL);
+	smp_run_config(s, &cfg);
 	for (unsigned k = 1; k < s->ncpus && !err; k++) {
 		vm_cpu_view(vm, k, &s->views[k]);
 		err = cpu_setup(&s->views[k], l, e);
 		if (!err)
 			err = vm_cpu_runnable(vm, k, e);
 		run_init(&s->runs[k], &s->views[k], mem, l, &cfg);
+		s->runs[k].gpt.shared = &s->pool;
 	}
 	return err;
 }
 
-/* Wait at the start line until smp_go; say first that this thread is ready. */
-static void smp_wait_go(struct smp *s)
+/* Add one to *count under the lock and wake whoever waits for it. */
+static void smp_count(struct smp *s, unsigned *count)
+{
+	pthread_mutex_lock(&s->lock);
+	(*count)++;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Wait for the next round after seen; its number, or 0 once smp_free says quit. */
+static unsigned smp_next_round(struct smp *s, unsigned seen)
+{
+	unsigned round;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->round == seen && !s->quit)
+		pthread_cond_wait(&s->cond, &s->lock);
+	round = s->quit ? 0 : s->round;
+	pthread_mutex_unlock(&s->lock);
+	return round;
+}
+
+/* At the start line of round: say this thread is there, wait until it may run. */
+static void smp_wait_go(struct smp *s, unsigned round)
 {
 	pthread_mutex_lock(&s->lock);
 	s->ready++;
 	pthread_cond_broadcast(&s->cond);
-	while (!s->released)
+	while (s->released != round)
 		pthread_cond_wait(&s->cond, &s->lock);
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* A vCPU thread (arg: its run): its filter, the start line, the run, then the others' stop. */
-static void *smp_thread(void *arg)
+/* vCPU cpu's part of a round: begin, the run, the others' stop, end. */
+static void smp_round(struct smp *s, unsigned cpu, unsigned round)
 {
-	struct run *r = arg;
-	struct smp *s = r->smp;
+	struct run *r = &s->runs[cpu];
 
-	if (s->sandbox && sandbox_install(r->vm, -1, -1) != SANDBOX_OK)
-		s->sandbox_failed = true; /* read under the lock, after ready counts this thread */
-	smp_wait_go(s);
-	if (!s->stop_all)
+	s->views[cpu].run->immediate_exit = 0; /* a kick from the last round may have left it */
+	if (s->begin)
+		s->begin(s, cpu, r, s->hook_arg);
+	smp_wait_go(s, round);
+	if (!s->stop_all && r->stop == RUN_STOP_NONE)
 		run_guest(r);
 	if (r->stop == RUN_STOP_NONE)
 		run_stopf(r, RUN_STOP_STOPPED, "stopped before it ran: another vCPU ended the run");
-	smp_stopped(s, r->vm->cpu);
+	smp_stopped(s, cpu);
+	if (s->end)
+		s->end(s, cpu, r, s->hook_arg);
+	smp_count(s, &s->done);
+}
+
+/* A vCPU thread (arg: its struct smp_thread_arg): its filter, then its part of every round
+ * until smp_free. */
+static void *smp_thread(void *arg)
+{
+	const struct smp_thread_arg *a = arg;
+	struct smp *s = a->s;
+	unsigned cpu = a->cpu;
+
+	if (s->sandbox && sandbox_install(&s->views[cpu], -1, -1) != SANDBOX_OK)
+		s->sandbox_failed = true; /* read under the lock, after ready counts this thread */
+	smp_count(s, &s->ready);
+	for (unsigned round = 0; (round = smp_next_round(s, round));)
+		smp_round(s, cpu, round);
 	return NULL;
+}
+
+/* End the threads that started: say quit, join them. */
+static void smp_quit(struct smp *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->quit = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned k = 1; k < s->ncpus; k++)
+		if (s->started[k])
+			pthread_join(s->threads[k], NULL);
+	memset(s->started, 0, sizeof(s->started));
+	s->nstarted = 0;
 }
 
 int smp_start(struct smp *s, bool sandbox)
 {
 	struct sigaction sa = {.sa_handler = smp_on_kick};
 	sigset_t timers, old;
-	unsigned started = 0;
 	bool failed;
 
 	s->sandbox = sandbox;
@@ -109,38 +171,46 @@ int smp_start(struct smp *s, bool sandbox)
 	/* no SA_RESTART: the kick must make KVM_RUN return */
 	if (sigaction(SMP_KICK_SIGNAL, &sa, NULL) < 0)
 		return -1;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
 	sigemptyset(&timers);
 	sigaddset(&timers, SIGALRM);
 	sigaddset(&timers, SIGPROF);
 	/* The threads inherit this mask: --timeout's and the budget's signals reach vCPU 0's. */
 	pthread_sigmask(SIG_BLOCK, &timers, &old);
 	for (unsigned k = 1; k < s->ncpus; k++) {
-		s->runs[k].smp = s;
-		if (pthread_create(&s->threads[k], NULL, smp_thread, &s->runs[k]) != 0)
+		s->args[k] = (struct smp_thread_arg){.s = s, .cpu = k};
+		if (pthread_create(&s->threads[k], NULL, smp_thread, &s->args[k]) != 0)
 			break;
 		s->started[k] = true;
-		started++;
+		s->nstarted++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&s->lock);
-	while (s->ready < started)
+	while (s->ready < s->nstarted)
 		pthread_cond_wait(&s->cond, &s->lock);
-	failed = s->sandbox_failed || started + 1 < s->ncpus;
+	failed = s->sandbox_failed || s->nstarted + 1 < s->ncpus;
 	pthread_mutex_unlock(&s->lock);
 	if (failed) {
-		s->stop_all = 1;
-		smp_go(s);
+		smp_quit(s);
 		return -1;
 	}
 	return 0;
 }
 
-void smp_go(struct smp *s)
+void smp_go(struct smp *s, struct run *run0)
 {
+	s->run0 = run0;
+	run0->cfg.stop_all = &s->stop_all;
+	s->pool.top = run0->gpt.pool_top;
+	run0->gpt.shared = &s->pool;
+	s->first = -1;
+	s->stop_all = 0;
 	pthread_mutex_lock(&s->lock);
-	s->released = true;
+	s->ready = s->done = 0;
+	s->round++;
+	pthread_cond_broadcast(&s->cond);
+	while (s->ready < s->nstarted) /* every vCPU is reset (begin) before any runs */
+		pthread_cond_wait(&s->cond, &s->lock);
+	s->released = s->round;
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -152,12 +222,11 @@ unsigned smp_finish(struct smp *s)
 	size_t len;
 
 	smp_stopped(s, 0);
+	pthread_mutex_lock(&s->lock); /* every thread has stopped, kicked and ended its run */
+	while (s->done < s->nstarted)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 	first = (unsigned)s->first; /* set by now: by vCPU 0 at the latest */
-	if (first != 0) /* the one thread that may still be kicking */
-		pthread_join(s->threads[first], NULL);
-	for (unsigned k = 1; k < s->ncpus; k++)
-		if (s->started[k] && k != first)
-			pthread_join(s->threads[k], NULL);
 	if (first != 0) { /* the run the caller reports is the one that ended it */
 		tmp = *r0;
 		*r0 = s->runs[first];
@@ -178,8 +247,10 @@ unsigned smp_finish(struct smp *s)
 
 void smp_free(struct smp *s)
 {
+	smp_quit(s);
 	for (unsigned k = 1; k < s->ncpus; k++)
 		run_free(&s->runs[k]);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->pool.lock);
 }

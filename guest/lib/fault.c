@@ -5,6 +5,7 @@
 #include <pagewarden/guest.h>
 #include <pagewarden/live_pt.h>
 #include <pagewarden/pf_error.h>
+#include <pagewarden/smp.h>
 
 #include "runtime.h"
 #include "trap.h"
@@ -190,6 +191,10 @@ __attribute__((noreturn)) static void crash(const struct pw_trap_frame *tf, cons
 	stop_hard(); /* the VMM stops the guest on that report; never trust it */
 }
 
+/* Taken over a heap page's mapping: CPUs that grow the heap at once would take the same table
+ * frame, or fill the same entry twice. */
+static struct pw_spinlock heap_lock;
+
 /* Map the heap page holding cr2 read-write and not executable, so that the faulting
  * instruction succeeds when retried. */
 static enum pt_err heap_grow(uint64_t cr2)
@@ -199,7 +204,9 @@ static enum pt_err heap_grow(uint64_t cr2)
 	enum pt_err err;
 
 	pt_flush_init(&fl);
+	pw_spin_lock(&heap_lock);
 	err = pt_map(pw_live_pt(), page, page, PT_SIZE_4K, PT_READ | PT_WRITE, &fl);
+	pw_spin_unlock(&heap_lock);
 	/* x86 does not cache not-present entries, but a flush is what the library asks for. */
 	pw_tlb_flush(&fl);
 	return err;

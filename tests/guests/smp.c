@@ -12,6 +12,9 @@
  *   remote    CPU 1 reads the page once, then waits; CPU 2 unmaps it and flushes (4 CPUs) while
  *             CPU 0 waits in pw_cpus_run and CPU 3 in the runtime, prints the acknowledgements
  *             it got (3), then lets CPU 1 read again: that read must fault
+ *   heap      every CPU grows the heap at once, each in a 2 MiB piece of its own (a new page
+ *             table each), then CPU 0 reads back what every CPU wrote: exit 7 if a page of one
+ *             CPU's shows another's (two CPUs took the same table frame)
  * Exit 0 when a mode that must not crash passes; 3 for a stale read after a shootdown. */
 #include <pagewarden/guest.h>
 #include <pagewarden/live_pt.h>
@@ -103,6 +106,42 @@ static void change_and_wait(char change)
 }
 
 static const char *mode;
+
+#define HEAP_PAGES 16 /* per CPU, from the start of its 2 MiB piece */
+
+/* The first page of CPU cpu's piece of the heap: a 2 MiB boundary, cpu + 1 pieces above the
+ * heap's first one. */
+static volatile uint64_t *heap_piece(unsigned cpu)
+{
+	uint64_t start = (pw_boot_info()->heap_start + PT_SIZE_2M - 1) & ~(PT_SIZE_2M - 1);
+
+	return (volatile uint64_t *)(uintptr_t)(start + (cpu + 1) * PT_SIZE_2M);
+}
+
+/* Touch this CPU's heap pages (each first touch a heap-grow fault), each with its own mark. */
+static void grow_heap(unsigned cpu, void *arg)
+{
+	volatile uint64_t *p = heap_piece(cpu);
+
+	(void)arg;
+	for (unsigned i = 0; i < HEAP_PAGES; i++)
+		p[i * 512] = (uint64_t)cpu << 32 | i;
+}
+
+/* heap: grow on every CPU at once, then check every mark. */
+static int heap_check(void)
+{
+	unsigned bad = 0;
+
+	if ((uint64_t)(uintptr_t)heap_piece(pw_cpu_count()) > pw_boot_info()->heap_end)
+		panic("the heap is too small for %u pieces of 2 MiB", pw_cpu_count());
+	pw_cpus_run(grow_heap, NULL);
+	for (unsigned cpu = 0; cpu < pw_cpu_count(); cpu++)
+		for (unsigned i = 0; i < HEAP_PAGES; i++)
+			bad += heap_piece(cpu)[i * 512] != ((uint64_t)cpu << 32 | i);
+	printf("heap: %u of %u marks wrong\n", bad, pw_cpu_count() * HEAP_PAGES);
+	return bad ? 7 : 0;
+}
 
 /* remote: CPU 2 is the one that changes the page and sends the shootdown. */
 static void remote_change(void)
@@ -217,6 +256,8 @@ int main(void)
 	}
 	if (strcmp(mode, "spin") == 0)
 		pw_cpus_run(spin, NULL);
+	if (strcmp(mode, "heap") == 0)
+		return heap_check();
 	if (strcmp(mode, "stack") == 0) {
 		printf("percpu_base 0x%llx\n", (unsigned long long)pw_boot_info()->percpu_base);
 		pw_cpus_run(stack_overflow, NULL);
