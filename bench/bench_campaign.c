@@ -1,6 +1,7 @@
 /* Campaign throughput: a standard campaign (2000 experiments, seed 1, --jobs 2) on the
  * workload guest, then the first 50 of the same experiments each as a fresh `./vmm --inject`
- * process. Prints BENCH campaign_exps_per_s and BENCH campaign_speedup. */
+ * process. Prints BENCH campaign_exps_per_s and BENCH campaign_speedup. Then one worker's
+ * campaign on smp_inject with 1 vCPU and with 4 (BENCH campaign_4cpu_cost_ratio). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #define BENCH_RUNS  2000
 #define BENCH_FRESH 50
+#define BENCH_SMP_RUNS 400 /* experiments on smp_inject, with 1 vCPU and with 4 */
 
 static double now_s(void)
 {
@@ -39,6 +41,38 @@ static int run_quiet(char *const argv[])
 	if (pid < 0 || waitpid(pid, &st, 0) < 0)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Experiments per second of a one-worker campaign of BENCH_SMP_RUNS on smp_inject with cpus
+ * vCPUs; 0 if it failed. */
+static double smp_rate(const char *vmm, const char *build, const char *cpus)
+{
+	char image[4096], runs[16];
+	double t;
+
+	snprintf(image, sizeof(image), "%s/tests/guests/smp_inject.elf", build);
+	snprintf(runs, sizeof(runs), "%d", BENCH_SMP_RUNS);
+	char *argv[] = {(char *)vmm, "campaign", "--runs", runs, "--seed", "1", "--cpus",
+			(char *)cpus, "--no-progress", image, NULL};
+	t = now_s();
+	if (run_quiet(argv) != 0) {
+		fprintf(stderr, "bench_campaign: the --cpus %s campaign failed\n", cpus);
+		return 0;
+	}
+	return BENCH_SMP_RUNS / (now_s() - t);
+}
+
+/* The same campaign on one vCPU and on four: what resetting and running the other three vCPUs
+ * (their threads, local APICs and the irqchip) costs per experiment. */
+static void bench_smp(const char *vmm, const char *build)
+{
+	double one = smp_rate(vmm, build, "1"), four = smp_rate(vmm, build, "4");
+
+	if (one <= 0 || four <= 0)
+		return;
+	printf("BENCH campaign_1cpu_exps_per_s %.0f exps/s%s\n", one, bench_wall_note());
+	printf("BENCH campaign_4cpu_exps_per_s %.0f exps/s%s\n", four, bench_wall_note());
+	printf("BENCH campaign_4cpu_cost_ratio %.2f x%s\n", one / four, bench_wall_note());
 }
 
 int main(void)
@@ -90,5 +124,6 @@ int main(void)
 	unlink(out);
 	printf("BENCH campaign_fresh_process_ms %.2f ms%s\n", fresh * 1e3, bench_wall_note());
 	printf("BENCH campaign_speedup %.1f x%s\n", fresh / camp, bench_wall_note());
+	bench_smp(vmm, build);
 	return 0;
 }

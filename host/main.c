@@ -386,6 +386,7 @@ static int vmm_inject(struct vmm *v)
 	    .no_sandbox = v->o.no_sandbox,
 	    .fault_mode = v->o.fault_mode,
 	    .protect_pt = v->o.protect_pt,
+	    .ncpus = v->o.cpus,
 	};
 
 	return campaign_inject_one(&co);

@@ -169,8 +169,6 @@ static const char *opt_cpus_conflict(const struct options *o)
 {
 	if (o->cpus <= 1)
 		return NULL;
-	if (o->inject)
-		return "--inject";
 	if (o->gdb)
 		return "--gdb";
 	if (o->count)

@@ -53,17 +53,76 @@ static enum vm_err snap_vcpu(struct vm *vm, unsigned long req, void *arg, const 
 	return ioctl(vm->vcpu_fd, req, arg) < 0 ? snap_fail(e, name) : VM_OK;
 }
 
+/* Read the state of view's vCPU (paused, no exit pending) into *c; with apic, its local APIC
+ * and run state too. like: as vcpu_extra_get. */
+static enum vm_err snap_cpu_get(struct vm *view, struct snapshot_cpu *c, bool apic,
+				const struct vcpu_extra *like, struct vm_error *e)
+{
+	enum vm_err err;
+
+	c->apic = apic;
+	if ((err = snap_vcpu(view, KVM_GET_REGS, &c->regs, "KVM_GET_REGS", e)) ||
+	    (err = snap_vcpu(view, KVM_GET_SREGS, &c->sregs, "KVM_GET_SREGS", e)) ||
+	    (err = snap_vcpu(view, KVM_GET_VCPU_EVENTS, &c->events, "KVM_GET_VCPU_EVENTS", e)) ||
+	    (err = vcpu_extra_get(view, &c->extra, like, e)) || !apic)
+		return err;
+	if ((err = snap_vcpu(view, KVM_GET_LAPIC, &c->lapic, "KVM_GET_LAPIC", e)))
+		return err;
+	return snap_vcpu(view, KVM_GET_MP_STATE, &c->mp, "KVM_GET_MP_STATE", e);
+}
+
+/* Load *c into view's vCPU. A shadow MMU does not see host writes to the tables: with
+ * reset_mmu (a table page was restored) the sregs go in with an MMU reset
+ * (cpu_set_sregs_reset_mmu). The APIC (whose mode the sregs' APIC base sets) and the run state
+ * go before the events, which may hold an interrupt the APIC delivered. */
+static enum vm_err snap_cpu_set(struct vm *view, const struct snapshot_cpu *c, bool reset_mmu,
+				struct vm_error *e)
+{
+	struct kvm_sregs sr = c->sregs;
+	struct kvm_regs regs = c->regs;
+	struct kvm_vcpu_events events = c->events;
+	struct kvm_lapic_state lapic = c->lapic;
+	struct kvm_mp_state mp = c->mp;
+	enum vm_err err;
+
+	err = reset_mmu ? cpu_set_sregs_reset_mmu(view, &sr, e)
+			: snap_vcpu(view, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e);
+	if (err || (err = snap_vcpu(view, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)) ||
+	    (err = vcpu_extra_set(view, &c->extra, e)) ||
+	    (err = snap_vcpu(view, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e)) ||
+	    !c->apic)
+		return err;
+	if ((err = snap_vcpu(view, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC", e)))
+		return err;
+	return snap_vcpu(view, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE", e);
+}
+
+/* Read (set false) or load (set true) the irqchip's chips. */
+static enum vm_err snap_irqchip(struct snapshot *s, struct vm *vm, bool set, struct vm_error *e)
+{
+	for (unsigned i = 0; i < SNAPSHOT_IRQCHIPS; i++) {
+		s->chips[i].chip_id = i;
+		if (ioctl(vm->vm_fd, set ? KVM_SET_IRQCHIP : KVM_GET_IRQCHIP, &s->chips[i]) < 0)
+			return snap_fail(e, set ? "KVM_SET_IRQCHIP" : "KVM_GET_IRQCHIP");
+	}
+	return VM_OK;
+}
+
 enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
 			  bool protect_pt, unsigned last_exit, struct vm_error *e)
 {
 	enum vm_err err;
+	struct vm view;
 
 	memset(s, 0, sizeof(*s));
 	s->size = mem->size;
 	s->nslots = vm_ram_slots(mem, protect_pt, s->slots);
+	s->ncpus = vm->ncpus ? vm->ncpus : 1;
+	s->irqchip = vm->irqchip;
 	s->ram = malloc(mem->size);
 	s->restore = calloc(snap_words(mem->size), sizeof(uint64_t));
-	if (!s->ram || !s->restore) {
+	s->cpus = calloc(s->ncpus, sizeof(*s->cpus));
+	if (!s->ram || !s->restore || !s->cpus) {
 		errno = ENOMEM;
 		return snap_fail(e, "copy of guest RAM");
 	}
@@ -76,10 +135,14 @@ enum vm_err snapshot_take(struct snapshot *s, struct vm *vm, const struct guest_
 	}
 	/* The state after the exit's instruction, the same on every KVM */
 	if ((err = vm_complete_exit(vm, last_exit, e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_REGS, &s->regs, "KVM_GET_REGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_SREGS, &s->sregs, "KVM_GET_SREGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &s->events, "KVM_GET_VCPU_EVENTS", e)) ||
-	    (err = vcpu_extra_get(vm, &s->extra, NULL, e)))
+	    (err = snap_cpu_get(vm, &s->cpus[0], s->irqchip, NULL, e)))
+		return err;
+	for (unsigned k = 1; k < s->ncpus; k++) {
+		vm_cpu_view(vm, k, &view);
+		if ((err = snap_cpu_get(&view, &s->cpus[k], s->irqchip, NULL, e)))
+			return err;
+	}
+	if (s->irqchip && (err = snap_irqchip(s, vm, false, e)))
 		return err;
 	memcpy(s->ram, mem->host, mem->size);
 	/* What the boot wrote is in the copy: start the log afresh. */
@@ -164,10 +227,7 @@ enum vm_err snapshot_delta_take(struct snapshot *s, struct vm *vm, const struct 
 			memcpy(d->data + i * SNAP_PAGE, mem->host + d->gpa[i], SNAP_PAGE);
 		}
 	d->npages = n;
-	if ((err = snap_vcpu(vm, KVM_GET_REGS, &d->regs, "KVM_GET_REGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_SREGS, &d->sregs, "KVM_GET_SREGS", e)) ||
-	    (err = snap_vcpu(vm, KVM_GET_VCPU_EVENTS, &d->events, "KVM_GET_VCPU_EVENTS", e)) ||
-	    (err = vcpu_extra_get(vm, &d->extra, &s->extra, e)))
+	if ((err = snap_cpu_get(vm, &d->cpu, false, &s->cpus[0].extra, e)))
 		snapshot_delta_free(d);
 	return err;
 }
@@ -184,32 +244,29 @@ void snapshot_delta_free(struct snapshot_delta *d)
 enum vm_err snapshot_restore(struct snapshot *s, struct vm *vm, const struct guest_mem *mem,
 			     unsigned last_exit, const struct snapshot_delta *d, struct vm_error *e)
 {
-	struct kvm_sregs sr = d ? d->sregs : s->sregs;
-	struct kvm_regs regs = d ? d->regs : s->regs;
-	struct kvm_vcpu_events events = d ? d->events : s->events;
-	bool tables;
 	enum vm_err err;
 
 	if ((err = vm_complete_exit(vm, last_exit, e)) || (err = snap_dirty_log(s, vm, e)))
 		return err;
-	tables = snap_copy_marked(s, mem);
+	s->tables_restored = snap_copy_marked(s, mem);
 	if (d)
-		tables |= snap_copy_delta(s, mem, d);
-	/* A shadow MMU does not see host writes to the tables: after restoring a table page, the
-	 * sregs go in with an MMU reset (cpu_set_sregs_reset_mmu). */
-	err = tables ? cpu_set_sregs_reset_mmu(vm, &sr, e)
-		     : snap_vcpu(vm, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e);
-	if (err || (err = snap_vcpu(vm, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)))
+		s->tables_restored |= snap_copy_delta(s, mem, d);
+	if (s->irqchip && (err = snap_irqchip(s, vm, true, e)))
 		return err;
-	if ((err = snap_vcpu(vm, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e)))
-		return err;
-	return vcpu_extra_set(vm, d ? &d->extra : &s->extra, e);
+	return snap_cpu_set(vm, d ? &d->cpu : &s->cpus[0], s->tables_restored, e);
+}
+
+enum vm_err snapshot_restore_cpu(const struct snapshot *s, struct vm *view, unsigned cpu,
+				 struct vm_error *e)
+{
+	return snap_cpu_set(view, &s->cpus[cpu], s->tables_restored, e);
 }
 
 void snapshot_free(struct snapshot *s)
 {
 	free(s->ram);
 	free(s->restore);
+	free(s->cpus);
 	for (unsigned i = 0; i < s->nslots; i++)
 		free(s->slot_log[i]);
 	memset(s, 0, sizeof(*s));

@@ -219,6 +219,12 @@ int campaign_inject_one(const struct campaign_opts *o)
 		free(w);
 		return PW_STATUS_USAGE;
 	}
+	if (spec.cpu >= (o->ncpus > 1 ? o->ncpus : 1)) {
+		fprintf(stderr, "vmm: --inject: '%s' names vCPU %u, but the guest has %u (--cpus)\n",
+			o->spec, spec.cpu, o->ncpus > 1 ? o->ncpus : 1);
+		free(w);
+		return PW_STATUS_USAGE;
+	}
 	one.models = 1u << spec.model; /* what the worker must prepare for (skip: capstone) */
 	status = worker_init(w, &one, msg, sizeof(msg));
 	if (!status)

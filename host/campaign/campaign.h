@@ -44,6 +44,7 @@ struct campaign_opts {
 	bool protect_pt;       /* --protect-pt: the page-table pool is a read-only memslot */
 	bool no_fast_forward;  /* --no-fast-forward: every experiment starts at the snapshot */
 	bool no_sandbox;       /* --no-sandbox: workers run without the seccomp filter */
+	unsigned ncpus;	       /* --cpus N: vCPUs of every run (docs/smp.md); 0 = 1 */
 	const char *spec;      /* --inject SPEC: one experiment */
 	struct gdb_stub *gdb;  /* --inject with --gdb: gdb takes over at the injection point */
 	const struct gdb_config *gdb_cfg;
@@ -51,7 +52,7 @@ struct campaign_opts {
 
 /* The last fault an experiment's run recorded (struct fault_record, without pointers). */
 struct campaign_fault {
-	uint8_t kind, vector, caught_by, pad[5]; /* pw_fault_kind, vector, pw_caught_by */
+	uint8_t kind, vector, caught_by, cpu, pad[4]; /* pw_fault_kind, vector, pw_caught_by, vCPU */
 	uint64_t error_code, gva, rip;
 };
 

@@ -28,6 +28,7 @@ enum {
 	CO_FAULTS,
 	CO_PROTECT_PT,
 	CO_NO_FAST_FORWARD,
+	CO_CPUS,
 };
 
 static const struct option camp_long[] = {
@@ -48,6 +49,7 @@ static const struct option camp_long[] = {
     {"faults", required_argument, NULL, CO_FAULTS},
     {"protect-pt", no_argument, NULL, CO_PROTECT_PT},
     {"no-fast-forward", no_argument, NULL, CO_NO_FAST_FORWARD},
+    {"cpus", required_argument, NULL, CO_CPUS},
     {NULL, 0, NULL, 0},
 };
 
@@ -149,6 +151,13 @@ static int camp_opt(int c, const char *a, struct campaign_opts *o, bool *summari
 	case CO_NO_FAST_FORWARD:
 		o->no_fast_forward = true;
 		return 0;
+	case CO_CPUS:
+		if (camp_u64(a, &v) || v < 1 || v > PW_MAX_CPUS)
+			return snprintf(msg, n, "--cpus '%s': want a number of vCPUs from 1 to %u", a,
+					PW_MAX_CPUS),
+			       -1;
+		o->ncpus = (unsigned)v;
+		return 0;
 	}
 	return snprintf(msg, n, "unknown campaign option (see docs/fault-injection.md)"), -1;
 }
@@ -163,6 +172,7 @@ int campaign_parse(int argc, char *const argv[], struct campaign_opts *o, bool *
 	o->runs = 1000;
 	o->jobs = 1;
 	o->fault_mode = PW_FAULTS_GUEST;
+	o->ncpus = 1;
 	o->progress = isatty(2);
 	*summarize = false;
 	optind = 0;

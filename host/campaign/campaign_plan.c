@@ -15,13 +15,13 @@ static uint64_t camp_rand(uint64_t *x)
 
 static const unsigned camp_default_models = (1u << INJ_REG) | (1u << INJ_MEM) | (1u << INJ_PTE);
 
-/* A guest address the workload uses: its image or the stack page at the snapshot. */
-static uint64_t camp_pick_addr(const struct worker *w, uint64_t *x)
+/* A guest address the workload uses: its image or vCPU cpu's stack page at the snapshot. */
+static uint64_t camp_pick_addr(const struct worker *w, unsigned cpu, uint64_t *x)
 {
 	uint64_t span = w->img.end - w->img.start;
 
 	if (camp_rand(x) % 4 == 0)
-		return (w->snap.regs.rsp & ~0xfffull) + (camp_rand(x) % 4096);
+		return (w->snap.cpus[cpu].regs.rsp & ~0xfffull) + (camp_rand(x) % 4096);
 	return w->img.start + camp_rand(x) % (span ? span : 1);
 }
 
@@ -35,6 +35,9 @@ void campaign_plan(const struct worker *w, const struct campaign_opts *o, uint64
 	uint64_t x = o->seed ^ (i * 0xd1b54a32d192ed03ull);
 
 	memset(s, 0, sizeof(*s));
+	/* With several vCPUs, which one; with one, no draw (the same plan as before --cpus). */
+	if (w->ncpus > 1)
+		s->cpu = (unsigned)(camp_rand(&x) % w->ncpus);
 	for (unsigned m = 0; m < INJ_MODEL_COUNT; m++)
 		if (models & (1u << m))
 			pick[np++] = m;
@@ -45,12 +48,12 @@ void campaign_plan(const struct worker *w, const struct campaign_opts *o, uint64
 		s->bit = (unsigned)(camp_rand(&x) % 64);
 		break;
 	case INJ_MEM:
-		s->addr = camp_pick_addr(w, &x);
+		s->addr = camp_pick_addr(w, s->cpu, &x);
 		s->bit = (unsigned)(camp_rand(&x) % 8);
 		s->burst = 1;
 		break;
 	case INJ_PTE:
-		s->va = camp_pick_addr(w, &x) & ~0xfffull;
+		s->va = camp_pick_addr(w, s->cpu, &x) & ~0xfffull;
 		s->action = (enum inject_pte_action)(camp_rand(&x) % INJ_PTE_FLIP);
 		break;
 	case INJ_EXC: {
@@ -59,7 +62,7 @@ void campaign_plan(const struct worker *w, const struct campaign_opts *o, uint64
 		s->vector = vecs[camp_rand(&x) % 4];
 		s->has_err = pw_exception_has_error_code(s->vector);
 		if (s->vector == 14)
-			s->has_cr2 = true, s->cr2 = camp_pick_addr(w, &x);
+			s->has_cr2 = true, s->cr2 = camp_pick_addr(w, s->cpu, &x);
 		break;
 	}
 	default:
@@ -68,19 +71,24 @@ void campaign_plan(const struct worker *w, const struct campaign_opts *o, uint64
 	/* Where: an instruction of the golden trace (instruction q > 0 is at trace[q - 1]), reached
 	 * as the K-th arrival at its RIP (one breakpoint exit per arrival, not one per
 	 * instruction), or, where the trace cannot count arrivals (trace_arrival), as the exact
-	 * instruction count. Without a trace, a checkpoint. */
+	 * instruction count. Without a trace, a hypercall of the vCPU. The trace is vCPU 0's: on
+	 * another vCPU the point is the same arrival at the same RIP, reached where it runs the
+	 * same code (never an instruction count: docs/smp.md). */
 	if (w->ntrace) {
 		uint64_t q = 1 + camp_rand(&x) % w->ntrace;
-		uint64_t hit = trace_arrival(w->trace, w->ntrace, w->snap.regs.rip, q);
+		uint64_t hit = trace_arrival(w->trace, w->ntrace, w->snap.cpus[0].regs.rip, q);
 
-		if (hit)
+		if (hit) {
 			s->trigger = INJ_AT_RIP, s->when = w->trace[q - 1], s->hit = hit;
-		else
+			return;
+		}
+		if (s->cpu == 0) {
 			s->trigger = INJ_AT_INSN, s->when = q;
-	} else {
-		s->trigger = INJ_AT_HC;
-		s->when = 1 + camp_rand(&x) % (w->golden.hypercalls ? w->golden.hypercalls : 1);
+			return;
+		}
 	}
+	s->trigger = INJ_AT_HC;
+	s->when = 1 + camp_rand(&x) % (w->golden_hc[s->cpu] ? w->golden_hc[s->cpu] : 1);
 }
 
 /* Does experiment i belong to this shard? Round-robin: i % N == K - 1. */

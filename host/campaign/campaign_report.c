@@ -40,9 +40,10 @@ static void camp_write_fault(FILE *f, const struct campaign_result *r)
 	}
 	fprintf(f,
 		"\"fault\":{\"kind\":\"%s\",\"vector\":%u,\"error_code\":\"0x%" PRIx64
-		"\",\"gva\":\"0x%" PRIx64 "\",\"rip\":\"0x%" PRIx64 "\",\"caught_by\":\"%s\"}",
+		"\",\"gva\":\"0x%" PRIx64 "\",\"rip\":\"0x%" PRIx64 "\",\"caught_by\":\"%s\","
+		"\"cpu\":%u}",
 		pw_fault_kind_name(x->kind), x->vector, x->error_code, x->gva, x->rip,
-		fault_caught_by_name(x->caught_by));
+		fault_caught_by_name(x->caught_by), x->cpu);
 }
 
 void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const struct campaign_opts *o)
@@ -51,10 +52,10 @@ void campaign_write_jsonl(FILE *f, const struct campaign_result *r, const struct
 	camp_escaped(f, o->image);
 	fprintf(f,
 		"\",\"mem\":%" PRIu64 ",\"faults\":\"%s\",\"protect_pt\":%s,\"max_exits\":%" PRIu64
-		",\"model\":\"%s\",\"outcome\":\"%s\",\"stop\":\"%s\","
+		",\"cpus\":%u,\"model\":\"%s\",\"outcome\":\"%s\",\"stop\":\"%s\","
 		"\"exit_code\":%" PRId64 ",",
 		o->mem, o->fault_mode == PW_FAULTS_VMM ? "vmm" : "guest",
-		o->protect_pt ? "true" : "false", o->max_exits,
+		o->protect_pt ? "true" : "false", o->max_exits, o->ncpus > 1 ? o->ncpus : 1,
 		inject_model_name((enum inject_model)r->model),
 		campaign_outcome_name((enum campaign_outcome)r->outcome),
 		run_stop_name((enum run_stop)r->stop), r->exit_code);

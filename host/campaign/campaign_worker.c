@@ -18,6 +18,7 @@
 #include "gdb.h"
 #include "hypercall.h"
 #include "platform.h"
+#include "smp.h"
 #include "steplock.h"
 #include "sandbox.h"
 #include "status.h"
@@ -34,10 +35,11 @@
 #define CAMP_ATTEMPTS	 3 /* runs of one experiment (or trace) that single steps left the
 			    * golden run before its trigger (docs/platforms.md) */
 
-/* The state of one run the exit hook works on. */
+/* The state of one vCPU's run the exit hook works on. */
 struct exp {
 	struct worker *w;
-	const struct inject_spec *spec; /* NULL: golden run */
+	unsigned cpu;
+	const struct inject_spec *spec; /* NULL: golden run, or another vCPU than the spec's */
 	bool boot;			/* stop at the first checkpoint (the snapshot point) */
 	bool tracing;			/* single-step and record RIPs */
 	bool debug_on;
@@ -46,11 +48,22 @@ struct exp {
 	bool stepping_past; /* @rip: single-stepping over an earlier arrival */
 	bool applied;
 	bool diverged; /* single steps left the golden run before the trigger */
+	bool debug_at_start; /* the run started with debug exits (a trigger or a trace) */
+	bool stepped;	     /* the vCPU was single-stepped at some point */
+	bool failed;	     /* the vCPU could not be reset (why says why) */
 	uint64_t steps; /* by single steps: instructions from the snapshot (its RIP is number 0) */
 	uint64_t hits, hc, cp, t0, hash;
 	struct inject_effect eff;
 	enum inject_err err;
 	char why[160];
+};
+
+/* One run of the worker's VM as each vCPU's thread sees it (host/smp.h's hooks). */
+struct worker_round {
+	struct worker *w;
+	bool boot;		    /* the boot to the snapshot point: no reset */
+	struct run_config cfg;	    /* the other vCPUs' runs' (smp_run_config) */
+	struct exp xs[PW_MAX_CPUS]; /* [k]: vCPU k's */
 };
 
 uint64_t campaign_now_ns(void)
@@ -85,7 +98,10 @@ static int camp_set_debug(struct vm *vm, uint32_t control, uint64_t addr)
 static void exp_fire(struct exp *x, struct run *r)
 {
 	x->applied = true;
-	run_budget_start(r); /* the hang budget counts from here: the prefix is the golden run's */
+	/* The hang budget counts from here: the prefix is the golden run's. With several vCPUs it
+	 * is the process's CPU time, and counts from the start (worker_run_once). */
+	if (x->w->ncpus == 1)
+		run_budget_start(r);
 	x->err = inject_apply(r, x->spec, &x->eff, x->why, sizeof(x->why));
 	if (x->eff.host_wrote)
 		snapshot_note_host_write(&x->w->snap, x->eff.gpa, x->eff.len);
@@ -158,12 +174,12 @@ static void exp_rearm(struct exp *x, struct run *r)
 
 /* Before its trigger an experiment replays the golden run, so arrival q (at pc) must be the
  * trace's. Single steps on some platforms are lost or land in the wrong context (QEMU 7.2's
- * nested SVM under load: docs/platforms.md); then stop the run, to be run again. */
+ * nested SVM under load: docs/platforms.md); then stop the run, to be run again. Not with
+ * several vCPUs: how often a vCPU spins waiting for another differs from run to run. */
 static bool exp_on_golden_path(struct exp *x, struct run *r, uint64_t pc, uint64_t q)
 {
 	const struct worker *w = x->w;
-
-	if (q > w->ntrace || w->trace[q - 1] == pc)
+	if (w->ncpus > 1 || q > w->ntrace || w->trace[q - 1] == pc)
 		return true;
 	x->diverged = true;
 	exp_debug_off(x, r);
@@ -217,7 +233,7 @@ static void exp_debug(struct exp *x, struct run *r)
 	/* Not yet the K-th arrival: run this one instruction as a single step with the breakpoint
 	 * off, then arm it again. RFLAGS.RF would do it in one exit, but kvm_pvm ignores it: the
 	 * breakpoint fires again at once, at the same arrival. */
-	x->stepping_past = true;
+	x->stepping_past = x->stepped = true;
 	exp_step_lock(x, true);
 	if (camp_set_debug(r->vm, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, 0) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
@@ -271,7 +287,8 @@ static bool exp_hook(struct run *r, void *arg)
 	struct exp *x = arg;
 	const struct kvm_run *kr = r->vm->run;
 
-	x->w->last_exit = kr->exit_reason;
+	if (x->cpu == 0)
+		x->w->last_exit = kr->exit_reason;
 	/* The runtime's debug stubs (--inject --gdb, gdb not attached yet): let them go on, as
 	 * uncounted as the steps the trigger costs. */
 	if (kr->exit_reason == KVM_EXIT_IO && kr->io.port == PW_PORT(PW_HC_DEBUG))
@@ -318,8 +335,10 @@ static bool exp_hook(struct run *r, void *arg)
  * needs no memslot change later), layout, vCPU. */
 static int worker_build(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
 {
-	struct layout_opts lo = {
-	    .fault_mode = o->fault_mode, .protect_pt = o->protect_pt, .debugger = o->gdb != NULL};
+	struct layout_opts lo = {.fault_mode = o->fault_mode,
+				 .protect_pt = o->protect_pt,
+				 .debugger = o->gdb != NULL,
+				 .ncpus = w->ncpus};
 	struct image_error ie = {0};
 	struct vm_error ve = {0};
 	enum vm_err err = VM_OK;
@@ -329,7 +348,7 @@ static int worker_build(struct worker *w, const struct campaign_opts *o, char *m
 		snprintf(msg, n, "%s: %s: %s", o->image, image_strerror(ie.err), ie.detail);
 		return PW_STATUS_IMAGE;
 	}
-	if (vm_open(&w->vm, &ve)) {
+	if (vm_open_cpus(&w->vm, w->ncpus, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
 		return ve.err == VM_EIOCTL ? PW_STATUS_INTERNAL : PW_STATUS_KVM;
 	}
@@ -377,21 +396,172 @@ static int worker_confine(struct worker *w, const struct campaign_opts *o, char 
 	return 0;
 }
 
+/* The debug control vCPU x->cpu starts its run with: single steps for a trace or @insn, the
+ * hardware breakpoint (or single steps where it does not fire) for @rip; 0 for none. */
+static uint32_t exp_debug_ctl(struct exp *x)
+{
+	const struct inject_spec *spec = x->spec;
+
+	if (x->tracing || (spec && spec->trigger == INJ_AT_INSN && spec->when > x->steps))
+		return KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	if (spec && spec->trigger == INJ_AT_RIP && x->w->plat.hw_breakpoint)
+		return KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+	if (spec && spec->trigger == INJ_AT_RIP) { /* exact, only slower */
+		x->step_rip = true;
+		return KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	}
+	return 0;
+}
+
+/* Make vCPU x->cpu's run r (on view, starting at rip0) x's: its exit hook, its trigger armed,
+ * and a trigger at the start point fired. */
+static void exp_start(struct exp *x, struct run *r, struct vm *view, uint64_t rip0)
+{
+	uint32_t ctl = exp_debug_ctl(x);
+
+	r->exit_hook = exp_hook, r->exit_hook_arg = x;
+	if (ctl) /* before the run's timer: waiting for the lock is not the run's time */
+		exp_step_lock(x, true);
+	if (ctl && camp_set_debug(view, ctl, x->spec ? x->spec->when : 0) < 0)
+		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
+	x->debug_on = x->debug_at_start = ctl != 0;
+	x->stepped = (ctl & KVM_GUESTDBG_SINGLESTEP) != 0;
+	x->t0 = campaign_now_ns();
+	if (x->spec && x->spec->trigger == INJ_AT_INSN && x->spec->when == x->steps &&
+	    r->stop == RUN_STOP_NONE)
+		exp_fire(x, r);
+	/* By steps, the start is an arrival too (a breakpoint fires there at the first entry). */
+	if (x->step_rip && r->stop == RUN_STOP_NONE)
+		exp_arrive(x, r, rip0);
+}
+
+/* After vCPU x->cpu's run stopped: its debug exits off, the single-step lock released. */
+static void exp_finish(struct exp *x, struct vm *view)
+{
+	if (x->debug_on)
+		camp_set_debug(view, 0, 0);
+	x->debug_on = false;
+	exp_step_lock(x, false);
+}
+
+/* smp_hook, on vCPU cpu (>= 1)'s thread before a run: reset it to the snapshot (not for the
+ * boot, which smp_prepare set up) and start its part. */
+static void worker_cpu_begin(struct smp *s, unsigned cpu, struct run *r, void *arg)
+{
+	struct worker_round *rd = arg;
+	struct worker *w = rd->w;
+	struct exp *x = &rd->xs[cpu];
+	struct vm_error ve = {0};
+
+	if (!rd->boot) {
+		run_free(r);
+		run_init(r, &s->views[cpu], &w->mem, &w->layout, &rd->cfg);
+		r->recovery_gpa = w->recovery_gpa;
+		r->gpt.shared = &s->pool; /* its cursor: vCPU 0's (smp_go) */
+		if (snapshot_restore_cpu(&w->snap, &s->views[cpu], cpu, &ve)) {
+			x->failed = true;
+			snprintf(x->why, sizeof(x->why), "vCPU %u: %.140s", cpu, ve.detail);
+			run_stopf(r, RUN_STOP_KVM_ERROR, "reset failed: %s", x->why);
+			return;
+		}
+	}
+	exp_start(x, r, &s->views[cpu], w->snap.ncpus > cpu ? w->snap.cpus[cpu].regs.rip : 0);
+}
+
+/* smp_hook, on vCPU cpu (>= 1)'s thread after its run stopped: finish its part, and complete
+ * the exit it stopped on, so that none is pending at the next reset or the snapshot. */
+static void worker_cpu_end(struct smp *s, unsigned cpu, struct run *r, void *arg)
+{
+	struct worker_round *rd = arg;
+	struct exp *x = &rd->xs[cpu];
+	struct vm_error ve = {0};
+
+	exp_finish(x, &s->views[cpu]);
+	if (vm_complete_exit(&s->views[cpu], r->last_exit, &ve) && !x->failed) {
+		x->failed = true;
+		snprintf(x->why, sizeof(x->why), "vCPU %u: %.140s", cpu, ve.detail);
+	}
+}
+
+/* Make rd a new run: each vCPU's exp, spec's on the vCPU it names. */
+static void worker_round_init(struct worker *w, const struct inject_spec *spec, bool trace,
+			      bool boot, const struct run_config *cfg)
+{
+	struct worker_round *rd = w->round;
+
+	rd->boot = boot;
+	rd->cfg = *cfg;
+	if (w->smp)
+		smp_run_config(w->smp, &rd->cfg);
+	for (unsigned k = 0; k < w->ncpus; k++)
+		rd->xs[k] = (struct exp){.w = w,
+					 .cpu = k,
+					 .spec = spec && spec->cpu == k ? spec : NULL,
+					 .boot = boot,
+					 .tracing = trace && k == 0,
+					 .hash = CAMP_FNV_BASIS};
+}
+
+/* --cpus N > 1: vCPUs 1.. ready (smp_prepare) and their threads started, each in its own
+ * filter, before the worker's own (which forbids starting threads). */
+static int worker_smp(struct worker *w, const struct campaign_opts *o, struct run *r0, char *msg,
+		      size_t n)
+{
+	struct vm_error ve = {0};
+
+	if (w->ncpus == 1)
+		return 0;
+	w->smp = calloc(1, sizeof(*w->smp));
+	if (!w->smp)
+		return snprintf(msg, n, "out of memory for the vCPUs"), PW_STATUS_INTERNAL;
+	if (smp_prepare(w->smp, r0, &w->vm, &w->mem, &w->layout, &ve))
+		return snprintf(msg, n, "%s", ve.detail), PW_STATUS_INTERNAL;
+	w->smp->begin = worker_cpu_begin;
+	w->smp->end = worker_cpu_end;
+	w->smp->hook_arg = w->round;
+	if (smp_start(w->smp, !o->no_sandbox) < 0)
+		return snprintf(msg, n, "cannot start the vCPU threads%s",
+				o->no_sandbox ? "" : " (or install their seccomp filters)"),
+		       PW_STATUS_INTERNAL;
+	return 0;
+}
+
+/* Run r (vCPU 0's) and, with several vCPUs, the others in a round; r becomes the run that ended
+ * it (smp_finish). w->last_exit is vCPU 0's. */
+static void worker_run_all(struct worker *w, struct run *r)
+{
+	struct exp *x0 = &w->round->xs[0];
+
+	if (w->smp)
+		smp_go(w->smp, r);
+	if (r->stop == RUN_STOP_NONE)
+		run_guest(r);
+	w->last_exit = r->last_exit;
+	exp_finish(x0, &w->vm);
+	if (w->smp)
+		smp_finish(w->smp);
+}
+
 int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
 {
 	struct run_config cfg = {.quiet = true, .log = stderr, .max_exits = o->max_exits};
-	struct exp x = {.w = w, .boot = true};
 	struct vm_error ve = {0};
 	struct run r;
 	int status;
 
 	memset(w, 0, sizeof(*w));
 	w->vm.kvm_fd = w->vm.vm_fd = w->vm.vcpu_fd = -1;
+	w->ncpus = o->ncpus > 1 ? o->ncpus : 1;
 	w->max_exits = o->max_exits;
 	w->protect_pt = o->protect_pt;
-	w->fast_forward = !o->no_fast_forward;
+	/* Waypoints hold one vCPU's state */
+	w->fast_forward = !o->no_fast_forward && w->ncpus == 1;
 	waypoints_init(&w->wps);
 	w->step_lock_fd = -1;
+	w->round = calloc(1, sizeof(*w->round));
+	if (!w->round)
+		return snprintf(msg, n, "out of memory"), PW_STATUS_INTERNAL;
+	w->round->w = w;
 	cfg.console_fd = -1;
 	if ((status = worker_build(w, o, msg, n)))
 		return status;
@@ -405,13 +575,16 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 			return gdb_status(err);
 		w->gdb = o->gdb;
 	}
-	if ((status = worker_confine(w, o, msg, n)))
-		return status;
 	run_init(&r, &w->vm, &w->mem, &w->layout, &cfg);
-	r.exit_hook = exp_hook, r.exit_hook_arg = &x;
-	run_guest(&r);
-	w->last_exit = r.last_exit;
-	if (r.stop != RUN_STOP_HALT || strcmp(r.msg, "snapshot point") != 0) {
+	if ((status = worker_smp(w, o, &r, msg, n)) || (status = worker_confine(w, o, msg, n))) {
+		run_free(&r);
+		return status;
+	}
+	worker_round_init(w, NULL, false, true, &cfg);
+	exp_start(&w->round->xs[0], &r, &w->vm, 0);
+	worker_run_all(w, &r);
+	/* the first checkpoint (of any vCPU) stops the boot: "snapshot point[ (CPU K)]" */
+	if (r.stop != RUN_STOP_HALT || strncmp(r.msg, "snapshot point", 14) != 0) {
 		snprintf(msg, n,
 			 "%s: the guest stopped (%s) before its first checkpoint: a campaign needs "
 			 "pw_checkpoint() as its start point",
@@ -419,8 +592,10 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 		run_free(&r);
 		return PW_STATUS_USAGE;
 	}
-	w->recovery_gpa = r.recovery_gpa;
-	w->pool_top = r.gpt.pool_top;
+	/* The VMM's own state for the runs to start from (--faults=vmm): vCPU 0's */
+	w->recovery_gpa = w->smp && w->smp->first > 0 ? w->smp->runs[w->smp->first].recovery_gpa
+						       : r.recovery_gpa;
+	w->pool_top = w->smp ? w->smp->pool.top : r.gpt.pool_top;
 	run_free(&r);
 	if (snapshot_take(&w->snap, &w->vm, &w->mem, w->protect_pt, w->last_exit, &ve)) {
 		snprintf(msg, n, "%s", ve.detail);
@@ -431,6 +606,11 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 
 void worker_free(struct worker *w)
 {
+	if (w->smp) {
+		smp_free(w->smp);
+		free(w->smp);
+	}
+	free(w->round);
 	waypoints_free(&w->wps);
 	snapshot_free(&w->snap);
 	vm_close(&w->vm);
@@ -484,12 +664,16 @@ static void worker_note_vmm_writes(struct worker *w, const struct run *r)
 		snapshot_note_host_write(&w->snap, r->recovery_gpa, sizeof(struct pw_recovery));
 }
 
-/* Copy the fault that stopped r, if one did (the last one recorded, not recovered), into res.
- * Recovered faults before it are left out: a run started at a waypoint has not recorded those
- * of the golden prefix. */
-static void camp_last_fault(const struct run *r, struct campaign_result *res)
+/* Copy the fault that stopped r, if one did (the last one vCPU cpu, whose stop ended the run,
+ * recorded, not recovered), into res. Recovered faults before it are left out: a run started
+ * at a waypoint has not recorded those of the golden prefix. */
+static void camp_last_fault(const struct run *r, unsigned cpu, struct campaign_result *res)
 {
-	const struct fault_record *f = r->faults.n ? &r->faults.v[r->faults.n - 1] : NULL;
+	const struct fault_record *f = NULL;
+
+	for (size_t i = r->faults.n; i-- > 0 && !f;)
+		if (r->faults.v[i].cpu == cpu)
+			f = &r->faults.v[i];
 
 	res->has_fault = f && !f->recovered;
 	if (!res->has_fault)
@@ -498,6 +682,7 @@ static void camp_last_fault(const struct run *r, struct campaign_result *res)
 	    .kind = (uint8_t)f->kind,
 	    .vector = (uint8_t)f->vector,
 	    .caught_by = (uint8_t)f->caught_by,
+	    .cpu = (uint8_t)f->cpu,
 	    .error_code = f->error_code,
 	    .gva = f->gva,
 	    .rip = f->rip,
@@ -524,16 +709,92 @@ static void worker_start_at(struct worker *w, const struct waypoint_start *st, s
 	x->hash = wp->hash;
 }
 
-/* True if run r of spec (run x) used debug exits before its trigger and does not replay the
- * golden run up to it: single steps were lost or misplaced (or the lockstep check caught it). */
+/* True if run r of spec (x: the vCPU the spec names) used debug exits before its trigger and
+ * does not replay the golden run up to it: single steps were lost or misplaced (or the
+ * lockstep check caught it). With several vCPUs only the lockstep check counts (which they do
+ * not make): a run's outcome may differ from the golden run's by timing alone. */
 static bool exp_diverged(const struct worker *w, const struct exp *x, const struct run *r,
-			 bool debug_at_start)
+			 uint64_t hash)
 {
 	if (x->diverged)
 		return true;
-	return debug_at_start && !x->applied && inject_deterministic(x->spec) &&
+	return w->ncpus == 1 && x->debug_at_start && !x->applied && inject_deterministic(x->spec) &&
 	       (r->stop != w->golden.stop || r->exit_code != w->golden.exit_code ||
-		x->hash != w->golden.hash);
+		hash != w->golden.hash);
+}
+
+/* True if run r's stop is a #DB on vCPU x->cpu that x's single steps made, not the guest or
+ * the injection: a step that lands in an interrupt handler pushes the trap flag KVM set on the
+ * interrupt frame, and the guest takes it when the handler returns (PVM: docs/platforms.md).
+ * Only with several vCPUs: with one there is no irqchip, and no interrupt. */
+static bool exp_leaked_tf(const struct exp *x, const struct run *r, unsigned first)
+{
+	const struct fault_record *f = r->faults.n ? &r->faults.v[r->faults.n - 1] : NULL;
+	const struct inject_spec *s = x->spec;
+
+	if (x->w->ncpus == 1 || !x->stepped || first != x->cpu || !f || f->cpu != x->cpu ||
+	    f->vector != 1)
+		return false;
+	/* the injection's own #DB: the exception itself, or RFLAGS.TF (bit 8) flipped on */
+	return !(s && ((s->model == INJ_EXC && s->vector == 1) ||
+		       (s->model == INJ_REG && s->reg == INJ_RFLAGS && s->bit == 8)));
+}
+
+/* The output hash of a run: vCPU 0's alone, or with several each vCPU's in order (what one
+ * vCPU prints is in its own order; how the vCPUs' lines interleave is not). */
+static uint64_t worker_hash(const struct worker *w)
+{
+	uint64_t h = CAMP_FNV_BASIS;
+
+	if (w->ncpus == 1)
+		return w->round->xs[0].hash;
+	for (unsigned k = 0; k < w->ncpus; k++)
+		h = camp_fnv(h, &w->round->xs[k].hash, sizeof(h));
+	return h;
+}
+
+/* After a run: the pages each vCPU's VMM fault handling wrote, due at the next reset. */
+static void worker_note_all_writes(struct worker *w, const struct run *r)
+{
+	worker_note_vmm_writes(w, r);
+	for (unsigned k = 1; w->smp && k < w->ncpus; k++)
+		worker_note_vmm_writes(w, &w->smp->runs[k]);
+}
+
+/* The first vCPU that could not be reset or complete its exit, or NULL. */
+static const struct exp *worker_failed_cpu(const struct worker *w)
+{
+	for (unsigned k = 1; k < w->ncpus; k++)
+		if (w->round->xs[k].failed)
+			return &w->round->xs[k];
+	return NULL;
+}
+
+/* CPU time of the process so far (every vCPU thread's), in nanoseconds. */
+static uint64_t worker_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* What the golden run r (with combined hash) did, into w->golden. */
+static void worker_keep_golden(struct worker *w, const struct run *r, uint64_t hash,
+			       uint64_t cpu_ns)
+{
+	w->golden.stop = r->stop;
+	w->golden.exit_code = r->exit_code;
+	w->golden.hash = hash;
+	w->golden.nexits = r->nexits;
+	w->golden.hypercalls = w->golden.checkpoints = 0;
+	for (unsigned k = 0; k < w->ncpus; k++) {
+		w->golden_hc[k] = w->round->xs[k].hc;
+		w->golden.hypercalls += w->round->xs[k].hc;
+		w->golden.checkpoints += w->round->xs[k].cp;
+	}
+	w->golden.wall_ns = r->wall_ns;
+	w->golden.cpu_ns = cpu_ns;
 }
 
 /* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
@@ -548,13 +809,16 @@ static int worker_run_once(struct worker *w, const struct inject_spec *spec, boo
 				 .timeout = CAMP_SANITY_S,
 				 .max_exits = w->max_exits,
 				 .cpu_budget = spec ? w->budget_cpu_s : 0};
-	struct exp x = {.w = w, .spec = spec, .tracing = trace, .hash = CAMP_FNV_BASIS};
 	struct waypoint_start st = {0};
 	struct vm_error ve = {0};
-	uint32_t ctl = 0;
+	const struct exp *x, *bad;
+	uint64_t hash, cpu_ns;
+	unsigned first;
 
+	worker_round_init(w, spec, trace, false, &cfg);
+	x = &w->round->xs[spec ? spec->cpu : 0];
 	if (spec && w->fast_forward)
-		waypoints_pick(&w->wps, w->trace, w->ntrace, w->snap.regs.rip, spec, &st);
+		waypoints_pick(&w->wps, w->trace, w->ntrace, w->snap.cpus[0].regs.rip, spec, &st);
 	if (snapshot_restore(&w->snap, &w->vm, &w->mem, w->last_exit, st.wp ? &st.wp->delta : NULL,
 			     &ve)) {
 		if (res)
@@ -562,66 +826,61 @@ static int worker_run_once(struct worker *w, const struct inject_spec *spec, boo
 		return -1;
 	}
 	run_init(r, &w->vm, &w->mem, &w->layout, &cfg);
-	worker_start_at(w, &st, r, &x);
-	r->exit_hook = exp_hook, r->exit_hook_arg = &x;
-	if (trace || (spec && spec->trigger == INJ_AT_INSN && spec->when > x.steps))
-		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
-	else if (spec && spec->trigger == INJ_AT_RIP && w->plat.hw_breakpoint)
-		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
-	else if (spec && spec->trigger == INJ_AT_RIP) /* exact, only slower */
-		ctl = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP, x.step_rip = true;
-	if (ctl) /* before the run's timer: waiting for the lock is not the run's time */
-		exp_step_lock(&x, true);
-	if (ctl & KVM_GUESTDBG_SINGLESTEP)
-		r->cfg.timeout += CAMP_STEP_S * (double)(trace ? CAMP_TRACE_MAX : w->ntrace);
-	if (ctl && camp_set_debug(&w->vm, ctl, spec ? spec->when : 0) < 0)
-		run_stopf(r, RUN_STOP_KVM_ERROR, "KVM_SET_GUEST_DEBUG: %s", strerror(errno));
-	x.debug_on = ctl != 0;
-	x.t0 = campaign_now_ns();
-	if (spec && spec->trigger == INJ_AT_INSN && spec->when == x.steps)
-		exp_fire(&x, r);
-	/* By steps, the start is an arrival too (a breakpoint fires there at the first entry). */
-	if (x.step_rip && r->stop == RUN_STOP_NONE)
-		exp_arrive(&x, r, st.wp ? st.wp->delta.regs.rip : w->snap.regs.rip);
-	if (r->stop == RUN_STOP_NONE)
-		run_guest(r);
-	w->last_exit = r->last_exit;
-	worker_note_vmm_writes(w, r);
-	if (x.debug_on)
-		camp_set_debug(&w->vm, 0, 0);
-	exp_step_lock(&x, false);
-	*diverged = spec && exp_diverged(w, &x, r, ctl != 0);
+	worker_start_at(w, &st, r, &w->round->xs[0]);
+	/* The sanity limit grows with the steps: a trace's, or the golden prefix's by steps */
+	if (trace || (spec && (spec->trigger == INJ_AT_INSN ||
+			       (spec->trigger == INJ_AT_RIP && !w->plat.hw_breakpoint))))
+		r->cfg.timeout +=
+		    CAMP_STEP_S * (double)(trace ? CAMP_TRACE_MAX : w->ntrace);
+	exp_start(&w->round->xs[0], r, &w->vm,
+		  st.wp ? st.wp->delta.cpu.regs.rip : w->snap.cpus[0].regs.rip);
+	if (w->smp) /* the hang budget is every vCPU's CPU time, from the start */
+		run_budget_start(r);
+	cpu_ns = worker_cpu_ns();
+	worker_run_all(w, r);
+	cpu_ns = worker_cpu_ns() - cpu_ns;
+	first = w->smp ? (unsigned)w->smp->first : 0;
+	worker_note_all_writes(w, r);
+	if ((bad = worker_failed_cpu(w))) {
+		if (res)
+			snprintf(res->detail, sizeof(res->detail), "%.159s", bad->why);
+		run_free(r);
+		return -1;
+	}
+	hash = worker_hash(w);
+	*diverged = spec && exp_diverged(w, x, r, hash);
 	if (!res) {
-		w->golden.stop = r->stop;
-		w->golden.exit_code = r->exit_code;
-		w->golden.hash = x.hash;
-		w->golden.nexits = r->nexits;
-		w->golden.hypercalls = x.hc;
-		w->golden.checkpoints = x.cp;
-		w->golden.wall_ns = r->wall_ns;
-		w->golden.cpu_ns = r->cpu_ns;
+		worker_keep_golden(w, r, hash, w->smp ? cpu_ns : r->cpu_ns);
 		return 0;
 	}
 	res->model = (uint8_t)spec->model;
 	res->stop = (uint8_t)r->stop;
-	res->applied = x.applied;
+	res->applied = x->applied;
 	res->deterministic = inject_deterministic(spec);
-	res->tlb_flushed = x.eff.tlb_flushed;
+	res->tlb_flushed = x->eff.tlb_flushed;
 	res->exit_code = r->exit_code;
 	/* the guest's exits: not the breakpoint and single-step exits the trigger costs */
 	res->nexits = r->nexits - r->exits[KVM_EXIT_DEBUG];
-	res->hash = x.hash;
-	res->rip = x.eff.rip;
+	res->hash = hash;
+	res->rip = x->eff.rip;
 	res->pages_restored = w->snap.pages_restored;
-	res->outcome = (uint8_t)camp_classify(w, r, x.hash, x.err);
-	camp_last_fault(r, res);
+	res->outcome = (uint8_t)camp_classify(w, r, hash, x->err);
+	camp_last_fault(r, first, res);
+	if (exp_leaked_tf(x, r, first)) {
+		res->outcome = OUT_VMM_ERROR;
+		snprintf(res->detail, sizeof(res->detail),
+			 "vCPU %u's single steps leaked TF to the guest: #DB at RIP 0x%" PRIx64
+			 " (an interrupt taken while stepping; docs/platforms.md)",
+			 x->cpu, res->fault.rip);
+		return 0;
+	}
 	/* Where a hang was when the budget stopped it is not reproducible; --max-exits is. */
 	if (res->outcome == OUT_HANG && r->stop != RUN_STOP_LIMIT)
 		snprintf(res->detail, sizeof(res->detail), "hang budget exhausted");
-	else if (!x.applied && r->stop == w->golden.stop && res->outcome == OUT_BENIGN)
+	else if (!x->applied && r->stop == w->golden.stop && res->outcome == OUT_BENIGN)
 		snprintf(res->detail, sizeof(res->detail), "trigger never reached");
 	else
-		snprintf(res->detail, sizeof(res->detail), "%.159s", x.err ? x.why : r->msg);
+		snprintf(res->detail, sizeof(res->detail), "%.159s", x->err ? x->why : r->msg);
 	return 0;
 }
 
@@ -648,10 +907,26 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	}
 }
 
+/* With several vCPUs, what the golden run just made (w->golden, w->golden_hc) does differently
+ * from the first, g0: "stop", "exit code", "output", "hypercalls"; NULL if nothing. */
+static const char *worker_golden_differs(const struct worker *w, const struct campaign_golden *g0)
+{
+	if (w->ncpus == 1)
+		return NULL;
+	if (w->golden.stop != g0->stop)
+		return "stop";
+	if (w->golden.exit_code != g0->exit_code)
+		return "exit code";
+	if (w->golden.hash != g0->hash)
+		return "output";
+	return w->golden.hypercalls != g0->hypercalls ? "hypercalls" : NULL;
+}
+
 /* The golden run's CPU time: the fastest of CAMP_GOLDEN_RUNS (a slow one was disturbed). */
 static int worker_time_golden(struct worker *w, char *msg, size_t n)
 {
 	uint64_t best = UINT64_MAX;
+	struct campaign_golden g0 = {0};
 	struct run r;
 
 	for (int i = 0; i < CAMP_GOLDEN_RUNS; i++) {
@@ -667,7 +942,16 @@ static int worker_time_golden(struct worker *w, char *msg, size_t n)
 				 run_stop_name(r.stop), r.msg);
 			return run_status(&r);
 		}
-		best = r.cpu_ns < best ? r.cpu_ns : best;
+		if (i == 0)
+			g0 = w->golden;
+		else if (worker_golden_differs(w, &g0))
+			return snprintf(msg, n,
+					"the golden runs differ (%s): with %u vCPUs this guest's result "
+					"depends on timing, and a campaign needs one that does not "
+					"(docs/smp.md)",
+					worker_golden_differs(w, &g0), w->ncpus),
+			       PW_STATUS_USAGE;
+		best = w->golden.cpu_ns < best ? w->golden.cpu_ns : best;
 	}
 	w->golden.cpu_ns = best;
 	return 0;
@@ -683,10 +967,8 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 	if (status)
 		return status;
 	w->trace = malloc(CAMP_TRACE_MAX * sizeof(*w->trace));
-	if (!w->trace) {
-		snprintf(msg, n, "out of memory");
-		return PW_STATUS_INTERNAL;
-	}
+	if (!w->trace)
+		return snprintf(msg, n, "out of memory"), PW_STATUS_INTERNAL;
 	g = w->golden;
 	/* The traced run must end as the golden runs did, or its steps went astray (platforms
 	 * that lose debug exits: docs/platforms.md); its waypoints go with it. */
@@ -712,7 +994,7 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 		w->reruns++;
 	}
 	w->golden = g; /* the traced run's timing is the stepping's, not the guest's */
-	w->golden.insns = w->ntrace;
+	w->golden.insns = w->ntrace; /* vCPU 0's */
 	w->budget_exits = campaign_budget_exits(o, &w->golden);
 	w->budget_cpu_s = campaign_budget_ms(o, &w->golden) / 1e3;
 	return 0;

@@ -18,6 +18,9 @@
 #include "campaign_waypoint.h"
 #include "snapshot.h"
 
+struct smp;
+struct worker_round;
+
 /* One VM, built once per worker process, reset for every experiment. */
 struct worker {
 	struct gdb_stub *gdb; /* --inject --gdb: attached when the injection is applied */
@@ -29,11 +32,17 @@ struct worker {
 	struct guest_mem mem;
 	struct layout layout;
 	struct snapshot snap;
-	unsigned last_exit;
+	unsigned last_exit; /* vCPU 0's; the others complete theirs when they stop */
 	int step_lock_fd; /* serializes single steps across processes where they interfere */
 	struct campaign_golden golden;
-	uint64_t *trace; /* golden RIP per instruction from the snapshot */
+	unsigned ncpus;	       /* --cpus */
+	struct smp *smp;       /* ncpus > 1: vCPUs 1.. and their threads (host/smp.h) */
+	struct worker_round *round; /* the run in progress: each vCPU's part (worker.c) */
+	/* vCPU 0's golden RIP per instruction from the snapshot (the others are not single-stepped:
+	 * docs/platforms.md) */
+	uint64_t *trace;
 	uint64_t ntrace;
+	uint64_t golden_hc[PW_MAX_CPUS]; /* [k]: hypercalls vCPU k made in the golden run */
 	uint64_t budget_exits; /* guest exits an experiment may take */
 	double budget_cpu_s;   /* CPU seconds an experiment may take after its injection */
 	uint64_t max_exits; /* --max-exits: the hard limit of every run, 0 = none */
@@ -55,11 +64,14 @@ uint64_t campaign_now_ns(void);
  * ./vmm's exit status. */
 int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size_t n);
 
-/* Golden run, then its single-step trace; sets the hang budget from it. Same contract. */
+/* Golden run, then its single-step trace (every vCPU's); sets the hang budget from it. Same
+ * contract. With several vCPUs the golden runs must agree (stop, exit code, each vCPU's output
+ * and hypercalls): outcomes are measured against them. */
 int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, size_t n);
 
 /* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
- * record the RIPs), leaving the stopped run in *r for the caller to free. Fills res if given.
+ * record the RIPs), leaving the stopped run in *r for the caller to free: with several vCPUs,
+ * the run of the vCPU whose stop ended it, with every vCPU's faults and exits. Fills res if given.
  * An experiment whose single steps left the golden run before its trigger is run again, up to
  * CAMP_ATTEMPTS times, then reported as a vmm-error. Returns -1 if the reset failed
  * (res->detail says why). */

@@ -1,0 +1,179 @@
+/* --cpus N fault injection and campaigns (docs/smp.md): a SPEC's cpu=K names the vCPU whose
+ * trigger it is and whose registers it changes; every vCPU is reset for each experiment; and
+ * the experiments on the vCPUs whose path does not depend on timing give the same outcomes in
+ * every campaign with the same seed. smp_inject's exit code says which vCPU's result changed.
+ * Needs KVM. */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf_symbol.h"
+#include "run_helper.h"
+#include "status.h"
+
+static void kvm_init(void)
+{
+	require_kvm();
+}
+
+TestSuite(smp_inject, .init = kvm_init, .timeout = 240);
+
+#define GOLDEN_EXIT 170 /* sum of (K + 1) * (15 + K) over 4 CPUs */
+
+/* ./vmm --cpus 4 --inject SPEC smp_inject.elf, SPEC from fmt and si_loop's address. */
+static struct proc_result inject_at_loop(const char *fmt, const char *extra)
+{
+	char spec[128];
+
+	snprintf(spec, sizeof(spec), fmt, elf_symbol(guest("smp_inject.elf"), "si_loop"));
+	return vmm_run("--cpus", "4", "--inject", spec, extra ? extra : "--faults=guest",
+		       guest("smp_inject.elf"), NULL);
+}
+
+/* The same flip at each vCPU's 2nd arrival at si_loop changes that vCPU's result alone. */
+Test(smp_inject, a_flip_changes_the_named_cpus_result)
+{
+	for (unsigned k = 0; k < 4; k++) {
+		char fmt[64];
+		struct proc_result r;
+
+		snprintf(fmt, sizeof(fmt), "reg:rcx:bit=0@rip=0x%%" PRIx64 "#2:cpu=%u", k);
+		r = inject_at_loop(fmt, NULL);
+		cr_assert_eq(r.status, GOLDEN_EXIT + 5 * (int)(k + 1), "cpu %u: %d\n%s%s", k, r.status,
+			     r.out, r.err);
+		cr_assert(json_has(r.out, "outcome", "\"sdc\""), "%s", r.out);
+		cr_assert(json_has(r.out, "applied", "true"), "%s", r.out);
+		cr_assert(json_has(r.out, "cpus", "4"), "%s", r.out);
+		cr_assert(strstr(r.out, k ? ":cpu=" : "#2\""), "%s", r.out);
+		proc_result_free(&r);
+	}
+}
+
+/* A #PF injected on CPU 3 is caught by CPU 3's handler and reported as CPU 3's, in both fault
+ * modes. */
+Test(smp_inject, an_exception_is_reported_on_the_named_cpu)
+{
+	for (int vmm = 0; vmm < 2; vmm++) {
+		struct proc_result r =
+		    inject_at_loop("exc:14:err=0x2:cr2=0x5000@rip=0x%" PRIx64 ":cpu=3",
+				   vmm ? "--faults=vmm" : "--faults=guest");
+
+		cr_assert_eq(r.status, PW_STATUS_CRASH, "%d\n%s%s", r.status, r.out, r.err);
+		cr_assert(json_has(r.out, "outcome", "\"detected\""), "%s", r.out);
+		cr_assert(strstr(r.out, "\"gva\":\"0x5000\""), "%s", r.out);
+		cr_assert(strstr(r.out, "\"error_code\":\"0x2\""), "%s", r.out);
+		cr_assert(strstr(r.out, "\"cpu\":3}"), "%s", r.out);
+		cr_assert(strstr(r.out, "(CPU 3)"), "%s", r.out);
+		proc_result_free(&r);
+	}
+}
+
+/* A vCPU the guest does not have is refused. */
+Test(smp_inject, bad_cpu_fields_are_usage_errors)
+{
+	struct proc_result r = inject_at_loop("skip@rip=0x%" PRIx64 ":cpu=4", NULL);
+
+	cr_assert_eq(r.status, PW_STATUS_USAGE, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "names vCPU 4, but the guest has 4 (--cpus)"), "%s", r.err);
+	proc_result_free(&r);
+	r = vmm_run("--inject", "skip@hc=1:cpu=1", guest("smp_inject.elf"), NULL);
+	cr_assert_eq(r.status, PW_STATUS_USAGE, "%d %s", r.status, r.err);
+	cr_assert(strstr(r.err, "names vCPU 1, but the guest has 1 (--cpus)"), "%s", r.err);
+	proc_result_free(&r);
+}
+
+/* @insn on vCPU 1, which the IPI that hands it work wakes while it is single-stepped: the flip of
+ * an unused register is benign (exit 47 with 2 CPUs), or, where KVM pushes the step's trap flag
+ * on the interrupt's frame (PVM), the guest's #DB is the VMM's error, never "detected". */
+Test(smp_inject, insn_on_another_cpu_is_benign_or_says_why)
+{
+	struct proc_result r = vmm_run("--cpus", "2", "--inject", "reg:r15:bit=0@insn=3:cpu=1",
+				       guest("smp_inject.elf"), NULL);
+
+	if (json_has(r.out, "outcome", "\"vmm-error\"")) {
+		cr_assert_eq(r.status, PW_STATUS_INTERNAL, "%d\n%s%s", r.status, r.out, r.err);
+		cr_assert(strstr(r.out, "vCPU 1's single steps leaked TF to the guest: #DB at RIP"),
+			  "%s", r.out);
+	} else {
+		cr_assert_eq(r.status, 47, "%d\n%s%s", r.status, r.out, r.err);
+		cr_assert(json_has(r.out, "outcome", "\"benign\""), "%s", r.out);
+	}
+	proc_result_free(&r);
+}
+
+/* Run `./vmm campaign --cpus 4 --runs 40 --seed 7 EXTRA smp_inject.elf` into path. */
+static void campaign(const char *path, const char *extra)
+{
+	const char *argv[] = {repo_file("vmm"), "campaign", "--cpus", "4", "--runs", "40",
+			      "--seed", "7", "--no-progress", "--out", path,
+			      extra ? extra : "--faults=guest", guest("smp_inject.elf"), NULL};
+	struct proc_result r;
+
+	cr_assert_eq(proc_run(argv, 200, &r), 0, "%s", r.err);
+	cr_assert_eq(r.status, 0, "%d\n%s%s", r.status, r.out, r.err);
+	cr_assert(strstr(r.err, "golden run: exit, exit code 170,"), "%s", r.err);
+	proc_result_free(&r);
+}
+
+/* Experiment i's "spec" and "outcome" and "exit_code" in a campaign's JSONL: its line from
+ * "spec" to "exit_code" without the fields between that hold no result (image, mem...). */
+static void experiment(const char *jsonl, int i, char *out, size_t n)
+{
+	char key[32];
+	const char *p = jsonl, *spec, *outcome, *end;
+
+	snprintf(key, sizeof(key), "{\"i\":%d,", i);
+	p = strstr(jsonl, key);
+	cr_assert(p, "experiment %d missing", i);
+	spec = strstr(p, "\"spec\":");
+	outcome = strstr(p, "\"outcome\":");
+	end = strstr(p, ",\"exits\":");
+	cr_assert(spec && outcome && end && outcome < end);
+	snprintf(out, n, "%.*s %.*s", (int)(strchr(spec + 8, '"') - spec + 1), spec,
+		 (int)(end - outcome), outcome);
+}
+
+/* Two campaigns with the same seed: every vCPU is reset for each experiment, and the ones on
+ * vCPUs 1..3, whose path in this guest depends on no timing, agree one by one. */
+Test(smp_inject, campaigns_agree_on_the_other_cpus)
+{
+	const char *pa = temp_path("smp1.jsonl"), *pb = temp_path("smp2.jsonl");
+	char *a, *b, ea[256], eb[256];
+	int others = 0;
+
+	campaign(pa, NULL);
+	campaign(pb, NULL);
+	a = read_text(pa);
+	b = read_text(pb);
+	cr_assert(a && b);
+	cr_assert(!strstr(a, "\"vmm-error\""), "%s", a);
+	cr_assert(strstr(a, "\"cpus\":4"), "%s", a);
+	for (int i = 0; i < 40; i++) {
+		experiment(a, i, ea, sizeof(ea));
+		experiment(b, i, eb, sizeof(eb));
+		if (!strstr(ea, ":cpu="))
+			continue;
+		others++;
+		cr_expect_str_eq(ea, eb, "experiment %d", i);
+	}
+	cr_assert_gt(others, 20, "%d of 40 on vCPUs 1..3", others);
+	free(a);
+	free(b);
+}
+
+/* With the VMM's fault handling and the page-table pool read-only, a campaign over 4 vCPUs
+ * still runs every experiment. */
+Test(smp_inject, campaign_in_vmm_mode)
+{
+	const char *path = temp_path("smp3.jsonl");
+	char *a;
+
+	campaign(path, "--faults=vmm");
+	a = read_text(path);
+	cr_assert(a);
+	cr_assert(!strstr(a, "\"vmm-error\""), "%s", a);
+	cr_assert(strstr(a, "\"faults\":\"vmm\""), "%s", a);
+	free(a);
+}
