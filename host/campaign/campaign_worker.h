@@ -78,6 +78,10 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	       struct campaign_result *res, struct run *r);
 
+/* Note the pages r's VMM fault handling wrote (the page-table pool, the recovery record): they
+ * go back at the next reset with the rest, since KVM's dirty log only sees the guest's writes. */
+void worker_note_vmm_writes(struct worker *w, const struct run *r);
+
 /* Release the VM and everything w holds. */
 void worker_free(struct worker *w);
 
