@@ -103,12 +103,13 @@ Test(smp_inject, insn_on_another_cpu_is_benign_or_says_why)
 	proc_result_free(&r);
 }
 
-/* Run `./vmm campaign --cpus 4 --runs 40 --seed 7 EXTRA smp_inject.elf` into path. */
-static void campaign(const char *path, const char *extra)
+/* Run `./vmm campaign --cpus 4 --runs 40 --seed 7 [EXTRA...] smp_inject.elf` into path. */
+static void campaign(const char *path, const char *extra1, const char *extra2)
 {
 	const char *argv[] = {repo_file("vmm"), "campaign", "--cpus", "4", "--runs", "40",
 			      "--seed", "7", "--no-progress", "--out", path,
-			      extra ? extra : "--faults=guest", guest("smp_inject.elf"), NULL};
+			      extra1 ? extra1 : "--faults=guest", extra2 ? extra2 : "--no-progress",
+			      guest("smp_inject.elf"), NULL};
 	struct proc_result r;
 
 	cr_assert_eq(proc_run(argv, 200, &r), 0, "%s", r.err);
@@ -143,8 +144,8 @@ Test(smp_inject, campaigns_agree_on_the_other_cpus)
 	char *a, *b, ea[256], eb[256];
 	int others = 0;
 
-	campaign(pa, NULL);
-	campaign(pb, NULL);
+	campaign(pa, NULL, NULL);
+	campaign(pb, NULL, NULL);
 	a = read_text(pa);
 	b = read_text(pb);
 	cr_assert(a && b);
@@ -164,16 +165,16 @@ Test(smp_inject, campaigns_agree_on_the_other_cpus)
 }
 
 /* With the VMM's fault handling and the page-table pool read-only, a campaign over 4 vCPUs
- * still runs every experiment. */
-Test(smp_inject, campaign_in_vmm_mode)
+ * runs every experiment, and each line records both. */
+Test(smp_inject, campaign_in_vmm_mode_with_protected_tables)
 {
 	const char *path = temp_path("smp3.jsonl");
 	char *a;
 
-	campaign(path, "--faults=vmm");
+	campaign(path, "--faults=vmm", "--protect-pt");
 	a = read_text(path);
 	cr_assert(a);
 	cr_assert(!strstr(a, "\"vmm-error\""), "%s", a);
-	cr_assert(strstr(a, "\"faults\":\"vmm\""), "%s", a);
+	cr_assert(strstr(a, "\"faults\":\"vmm\",\"protect_pt\":true"), "%s", a);
 	free(a);
 }
