@@ -267,17 +267,22 @@ static void run_timer_disarm(struct run *r, const struct run_timer_saved *old)
 	run_timer_kick = NULL;
 }
 
-void run_budget_start(struct run *r)
+void run_budget_start_on(struct run *timers, struct run *r)
 {
-	if (r->cfg.cpu_budget <= 0)
+	if (timers->cfg.cpu_budget <= 0)
 		return;
 	/* SIGPROF's default action kills: never arm the timer before its handler is in place */
-	if (!r->timers_armed) {
-		r->budget_pending = true;
+	if (!timers->timers_armed) {
+		timers->budget_pending = true;
 		return;
 	}
-	if (run_itimer(ITIMER_PROF, r->cfg.cpu_budget) < 0)
+	if (run_itimer(ITIMER_PROF, timers->cfg.cpu_budget) < 0)
 		run_stopf(r, RUN_STOP_KVM_ERROR, "cannot arm the CPU budget: %s", strerror(errno));
+}
+
+void run_budget_start(struct run *r)
+{
+	run_budget_start_on(r, r);
 }
 
 void run_deadlines_off(struct run *r)
@@ -593,6 +598,8 @@ enum run_stop run_guest(struct run *r)
 		r->budget_pending = false;
 		run_budget_start(r);
 	}
+	if (r->start_hook)
+		r->start_hook(r, r->exit_hook_arg);
 	run_guest_loop(r);
 	run_timer_disarm(r, &old);
 	r->timers_armed = false;

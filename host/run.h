@@ -73,6 +73,9 @@ struct run {
 	/* optional: called with exit_hook_arg when KVM_RUN was interrupted by a signal that was
 	 * not a timer's (the debugger's ^C arrives as SIGIO) */
 	void (*intr_hook)(struct run *r, void *arg);
+	/* optional: called with exit_hook_arg by run_guest once the timers are armed, before the
+	 * first KVM_RUN (a campaign worker starts the other vCPUs there) */
+	void (*start_hook)(struct run *r, void *arg);
 	/* optional, set after run_init: how to build the guest again, for a triple fault whose
 	 * registers KVM reset (host/replay.h); NULL: no replay */
 	const struct replay_src *replay;
@@ -135,6 +138,11 @@ enum run_stop run_guest(struct run *r);
 /* Start the CPU budget (cfg.cpu_budget) now: when the run's thread has used that much more CPU
  * time, it stops as RUN_STOP_TIMEOUT. Call from the exit hook (between exits). */
 void run_budget_start(struct run *r);
+
+/* --cpus: start timers' CPU budget (vCPU 0's run, whose thread takes the timers' signals and
+ * has armed them: run_guest's start hook or later) from the exit hook of another vCPU's run r;
+ * the budget then counts every vCPU's CPU time. If the timer cannot be armed, r stops. */
+void run_budget_start_on(struct run *timers, struct run *r);
 
 /* Stop --timeout's clock and the CPU budget for the rest of the run (a debugger took over).
  * Call from the exit hook. */

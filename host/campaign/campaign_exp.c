@@ -9,6 +9,7 @@
 
 #include "gdb.h"
 #include "hypercall.h"
+#include "smp.h"
 #include "steplock.h"
 
 #define CAMP_FNV_PRIME 0x100000001b3ull
@@ -37,10 +38,12 @@ static int camp_set_debug(struct vm *vm, uint32_t control, uint64_t addr)
 static void exp_fire(struct exp *x, struct run *r)
 {
 	x->applied = true;
-	/* The hang budget counts from here: the prefix is the golden run's. With several vCPUs it
-	 * is the process's CPU time, and counts from the start (worker_run_once). */
-	if (x->w->ncpus == 1)
+	/* The hang budget counts from here: the prefix is the golden run's. Its timer is vCPU 0's
+	 * (with several vCPUs, it counts all their CPU time). */
+	if (x->cpu == 0)
 		run_budget_start(r);
+	else
+		run_budget_start_on(x->w->smp->run0, r);
 	x->err = inject_apply(r, x->spec, &x->eff, x->why, sizeof(x->why));
 	if (x->eff.host_wrote)
 		snapshot_note_host_write(&x->w->snap, x->eff.gpa, x->eff.len);

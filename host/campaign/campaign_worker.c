@@ -34,6 +34,7 @@
 struct worker_round {
 	struct worker *w;
 	bool boot;		    /* the boot to the snapshot point: no reset */
+	bool went;		    /* smp_go started the other vCPUs in this run */
 	struct run_config cfg;	    /* the other vCPUs' runs' (smp_run_config) */
 	struct exp xs[PW_MAX_CPUS]; /* [k]: vCPU k's */
 };
@@ -195,16 +196,29 @@ static int worker_smp(struct worker *w, const struct campaign_opts *o, struct ru
 	return 0;
 }
 
+/* run_guest's start hook on vCPU 0's run: the other vCPUs start once vCPU 0's timers are armed,
+ * so that any of them can start the CPU budget when its trigger fires. */
+static void worker_go(struct run *r, void *arg)
+{
+	struct exp *x0 = arg;
+
+	smp_go(x0->w->smp, r);
+	x0->w->round->went = true;
+}
+
 /* Run r (vCPU 0's) and, with several vCPUs, the others in a round; r becomes the run that ended
  * it (smp_finish). w->last_exit is vCPU 0's. */
 static void worker_run_all(struct worker *w, struct run *r)
 {
 	struct exp *x0 = &w->round->xs[0];
 
+	w->round->went = false;
 	if (w->smp)
-		smp_go(w->smp, r);
+		r->start_hook = worker_go;
 	if (r->stop == RUN_STOP_NONE)
 		run_guest(r);
+	if (w->smp && !w->round->went) /* vCPU 0 never ran: the others end their round too */
+		smp_go(w->smp, r);
 	w->last_exit = r->last_exit;
 	exp_finish(x0, &w->vm);
 	if (w->smp)
@@ -470,8 +484,6 @@ static int worker_run_once(struct worker *w, const struct inject_spec *spec, boo
 		    CAMP_STEP_S * (double)(trace ? CAMP_TRACE_MAX : w->ntrace);
 	exp_start(&w->round->xs[0], r, &w->vm,
 		  st.wp ? st.wp->delta.cpu.regs.rip : w->snap.cpus[0].regs.rip);
-	if (w->smp) /* the hang budget is every vCPU's CPU time, from the start */
-		run_budget_start(r);
 	cpu_ns = worker_cpu_ns();
 	worker_run_all(w, r);
 	cpu_ns = worker_cpu_ns() - cpu_ns;
