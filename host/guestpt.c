@@ -98,6 +98,7 @@ pte_t *guest_pt_entry(struct guest_pt *g, uint64_t cr3, uint64_t va, int *level)
 enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
 {
 	uint64_t page = va & ~(PW_PAGE_SIZE - 1);
+	unsigned flags = 0;
 	enum pt_err err;
 
 	if (!g->mem)
@@ -106,6 +107,10 @@ enum pt_err guest_pt_map_heap(struct guest_pt *g, uint64_t cr3, uint64_t va)
 	if (g->shared)
 		pthread_mutex_lock(&g->shared->lock);
 	err = pt_map(&g->pt, page, page, PT_SIZE_4K, PT_READ | PT_WRITE, NULL);
+	/* Another vCPU faulted on the same page and mapped it first: nothing is left to do. */
+	if (err == PT_EEXIST && pt_query(&g->pt, page, NULL, &flags, NULL) == PT_OK &&
+	    (flags & PT_WRITE))
+		err = PT_OK;
 	if (g->shared)
 		pthread_mutex_unlock(&g->shared->lock);
 	return err;

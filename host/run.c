@@ -501,7 +501,7 @@ static void run_failed(struct run *r, int err)
 {
 	if (err == EINTR || err == EAGAIN) {
 		r->vm->run->immediate_exit = 0;
-		if (run_timer_fired == SIGPROF)
+		if (run_timer_fired == SIGPROF && !r->cfg.no_timers)
 			run_stopf(r, RUN_STOP_TIMEOUT,
 				  "CPU budget of %g ms exhausted at RIP 0x%llx",
 				  r->cfg.cpu_budget * 1e3, (unsigned long long)run_rip(r));
@@ -601,6 +601,8 @@ enum run_stop run_guest(struct run *r)
 	if (r->start_hook)
 		r->start_hook(r, r->exit_hook_arg);
 	run_guest_loop(r);
+	if (r->stop_hook)
+		r->stop_hook(r, r->exit_hook_arg);
 	run_timer_disarm(r, &old);
 	r->timers_armed = false;
 	return r->stop;

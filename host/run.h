@@ -74,8 +74,10 @@ struct run {
 	 * not a timer's (the debugger's ^C arrives as SIGIO) */
 	void (*intr_hook)(struct run *r, void *arg);
 	/* optional: called with exit_hook_arg by run_guest once the timers are armed, before the
-	 * first KVM_RUN (a campaign worker starts the other vCPUs there) */
+	 * first KVM_RUN, and once the run stopped, before they are disarmed (a campaign worker
+	 * starts the other vCPUs in the first and waits for them to stop in the second) */
 	void (*start_hook)(struct run *r, void *arg);
+	void (*stop_hook)(struct run *r, void *arg);
 	/* optional, set after run_init: how to build the guest again, for a triple fault whose
 	 * registers KVM reset (host/replay.h); NULL: no replay */
 	const struct replay_src *replay;

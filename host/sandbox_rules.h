@@ -42,14 +42,16 @@ static const unsigned long sandbox_vcpu_reqs[] = {
     KVM_TRANSLATE, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS, KVM_SET_GUEST_DEBUG, KVM_GET_FPU,
     KVM_SET_FPU,   KVM_GET_MSRS,	KVM_SET_MSRS,	     KVM_GET_XSAVE,	  KVM_SET_XSAVE,
     KVM_GET_XCRS,  KVM_SET_XCRS,	KVM_GET_DEBUGREGS,   KVM_SET_DEBUGREGS,
-    /* --cpus: each vCPU's local APIC and run state in snapshot resets */
-    KVM_GET_LAPIC, KVM_SET_LAPIC,	KVM_GET_MP_STATE,    KVM_SET_MP_STATE,
 };
 
-/* VM ioctls: the dirty log (snapshots, fault injection), the in-kernel irqchip's state (--cpus
- * snapshot resets) and nothing that creates or maps. */
-static const unsigned long sandbox_vm_reqs[] = {KVM_GET_DIRTY_LOG, KVM_GET_IRQCHIP,
-						KVM_SET_IRQCHIP};
+/* --cpus N > 1 only, on top of the above: each vCPU's local APIC and run state, and the in-kernel
+ * irqchip's state, for campaign snapshot resets (host/snapshot.c). */
+static const unsigned long sandbox_smp_vcpu_reqs[] = {KVM_GET_LAPIC, KVM_SET_LAPIC,
+						      KVM_GET_MP_STATE, KVM_SET_MP_STATE};
+static const unsigned long sandbox_smp_vm_reqs[] = {KVM_GET_IRQCHIP, KVM_SET_IRQCHIP};
+
+/* VM ioctls: the dirty log (snapshots, fault injection) and nothing that creates or maps. */
+static const unsigned long sandbox_vm_reqs[] = {KVM_GET_DIRTY_LOG};
 
 /* Syscalls allowed with any arguments: output, memory for malloc/free (never executable: mmap
  * and mprotect get their own rules), --timeout's timer and signal, the clock, and exiting. */

@@ -215,17 +215,22 @@ void smp_go(struct smp *s, struct run *run0)
 	pthread_mutex_unlock(&s->lock);
 }
 
+void smp_stop_all(struct smp *s)
+{
+	smp_stopped(s, 0);
+	pthread_mutex_lock(&s->lock); /* every thread has stopped, kicked and ended its run */
+	while (s->done < s->nstarted)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+}
+
 unsigned smp_finish(struct smp *s)
 {
 	struct run tmp, *r0 = s->run0;
 	unsigned first;
 	size_t len;
 
-	smp_stopped(s, 0);
-	pthread_mutex_lock(&s->lock); /* every thread has stopped, kicked and ended its run */
-	while (s->done < s->nstarted)
-		pthread_cond_wait(&s->cond, &s->lock);
-	pthread_mutex_unlock(&s->lock);
+	smp_stop_all(s);
 	first = (unsigned)s->first; /* set by now: by vCPU 0 at the latest */
 	if (first != 0) { /* the run the caller reports is the one that ended it */
 		tmp = *r0;

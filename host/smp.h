@@ -67,9 +67,11 @@ int smp_start(struct smp *s, bool sandbox);
  * run the guest. The caller then runs run0 itself. */
 void smp_go(struct smp *s, struct run *run0);
 
-/* After run0 stopped: stop the others, wait until their runs stopped and s->end ran, and make
- * run0 the run of the vCPU whose stop ended the round, with every vCPU's faults and exits.
- * Returns that vCPU. */
+/* After run0 stopped: stop the others and wait until their runs stopped and s->end ran. */
+void smp_stop_all(struct smp *s);
+
+/* After run0 stopped: smp_stop_all, then make run0 the run of the vCPU whose stop ended the
+ * round, with every vCPU's faults and exits. Returns that vCPU. */
 unsigned smp_finish(struct smp *s);
 
 /* End the threads and free the runs (after smp_finish, or a failed smp_start). */

@@ -88,13 +88,12 @@ static enum vm_err snap_cpu_set(struct vm *view, const struct snapshot_cpu *c, b
 	err = reset_mmu ? cpu_set_sregs_reset_mmu(view, &sr, e)
 			: snap_vcpu(view, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e);
 	if (err || (err = snap_vcpu(view, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)) ||
-	    (err = vcpu_extra_set(view, &c->extra, e)) ||
-	    (err = snap_vcpu(view, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e)) ||
-	    !c->apic)
+	    (err = vcpu_extra_set(view, &c->extra, e)))
 		return err;
-	if ((err = snap_vcpu(view, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC", e)))
+	if (c->apic && ((err = snap_vcpu(view, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC", e)) ||
+			(err = snap_vcpu(view, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE", e))))
 		return err;
-	return snap_vcpu(view, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE", e);
+	return snap_vcpu(view, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e);
 }
 
 /* Read (set false) or load (set true) the irqchip's chips. */

@@ -1,9 +1,9 @@
 /* Snapshot and fast reset of a paused VM: each vCPU's state (regs, sregs, vcpu events, the
  * FPU/XSAVE, XCR0, debug-register and MSR state of vcpu_extra.h; with --cpus its local APIC and
  * run state, and the irqchip's) and a copy of guest RAM; a reset copies back only the pages
- * KVM's dirty log and the host's own writes name, then reloads the vCPU state. The writable RAM slots must log dirty pages from the
- * start (vm_map_ram with log_dirty), so that taking and using a snapshot needs no memslot
- * change: it works under the sandbox. */
+ * KVM's dirty log and the host's own writes name, then reloads the vCPU state. The writable
+ * RAM slots must log dirty pages from the start (vm_map_ram with log_dirty), so that taking and
+ * using a snapshot needs no memslot change: it works under the sandbox. */
 #ifndef PW_HOST_SNAPSHOT_H
 #define PW_HOST_SNAPSHOT_H
 

@@ -202,10 +202,15 @@ static enum pt_err heap_grow(uint64_t cr2)
 	uint64_t page = cr2 & ~(PW_PAGE_SIZE - 1);
 	struct pt_flush fl;
 	enum pt_err err;
+	unsigned flags = 0;
 
 	pt_flush_init(&fl);
 	pw_spin_lock(&heap_lock);
 	err = pt_map(pw_live_pt(), page, page, PT_SIZE_4K, PT_READ | PT_WRITE, &fl);
+	/* Another CPU faulted on the same page and mapped it first: nothing is left to do. */
+	if (err == PT_EEXIST && pt_query(pw_live_pt(), page, NULL, &flags, NULL) == PT_OK &&
+	    (flags & PT_WRITE))
+		err = PT_OK;
 	pw_spin_unlock(&heap_lock);
 	/* x86 does not cache not-present entries, but a flush is what the library asks for. */
 	pw_tlb_flush(&fl);

@@ -23,6 +23,8 @@ uint64_t camp_fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
+/* KVM_SET_GUEST_DEBUG on vm's vCPU with control, and with KVM_GUESTDBG_USE_HW_BP an execute
+ * breakpoint at addr in DR0. The ioctl's result. */
 static int camp_set_debug(struct vm *vm, uint32_t control, uint64_t addr)
 {
 	struct kvm_guest_debug dbg = {.control = control};
@@ -67,6 +69,7 @@ static void exp_step_lock(struct exp *x, bool on)
 	x->step_locked = on;
 }
 
+/* Turn x's debug exits off (if on); a failure stops r. */
 static void exp_debug_off(struct exp *x, struct run *r)
 {
 	if (x->debug_on && camp_set_debug(r->vm, 0, 0) < 0)
@@ -222,6 +225,8 @@ static void exp_hypercall(struct exp *x, struct run *r)
 		exp_fire(x, r);
 }
 
+/* The run's exit hook (arg: x): count, hash and trigger on each exit, and handle the exits the
+ * trigger made itself. True if it handled the exit (or stopped the run). */
 static bool exp_hook(struct run *r, void *arg)
 {
 	struct exp *x = arg;
@@ -337,7 +342,7 @@ bool exp_diverged(const struct worker *w, const struct exp *x, const struct run 
  * Only with several vCPUs: with one there is no irqchip, and no interrupt. */
 bool exp_leaked_tf(const struct exp *x, const struct run *r, unsigned first)
 {
-	const struct fault_record *f = r->faults.n ? &r->faults.v[r->faults.n - 1] : NULL;
+	const struct fault_record *f = fault_list_last_of(&r->faults, first);
 	const struct inject_spec *s = x->spec;
 
 	if (x->w->ncpus == 1 || !x->stepped || first != x->cpu || !f || f->cpu != x->cpu ||

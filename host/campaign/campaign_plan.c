@@ -73,7 +73,7 @@ void campaign_plan(const struct worker *w, const struct campaign_opts *o, uint64
 	 * instruction), or, where the trace cannot count arrivals (trace_arrival), as the exact
 	 * instruction count. Without a trace, a hypercall of the vCPU. The trace is vCPU 0's: on
 	 * another vCPU the point is the same arrival at the same RIP, reached where it runs the
-	 * same code (never an instruction count: docs/smp.md). */
+	 * same code (never an instruction count: docs/fault-injection.md). */
 	if (w->ntrace) {
 		uint64_t q = 1 + camp_rand(&x) % w->ntrace;
 		uint64_t hit = trace_arrival(w->trace, w->ntrace, w->snap.cpus[0].regs.rip, q);

@@ -126,7 +126,7 @@ static void worker_cpu_begin(struct smp *s, unsigned cpu, struct run *r, void *a
 	if (!rd->boot) {
 		run_free(r);
 		run_init(r, &s->views[cpu], &w->mem, &w->layout, &rd->cfg);
-		r->recovery_gpa = w->recovery_gpa;
+		r->recovery_gpa = w->recovery_gpa[cpu];
 		r->gpt.shared = &s->pool; /* its cursor: vCPU 0's (smp_go) */
 		if (snapshot_restore_cpu(&w->snap, &s->views[cpu], cpu, &ve)) {
 			x->failed = true;
@@ -196,6 +196,17 @@ static int worker_smp(struct worker *w, const struct campaign_opts *o, struct ru
 	return 0;
 }
 
+/* After a round, the run of vCPU k: r (the caller's, now that of the vCPU whose stop ended the
+ * round) holds vCPU first's, and the smp's slot first holds vCPU 0's (smp_finish's swap). */
+static const struct run *worker_run_of(const struct worker *w, const struct run *r, unsigned k)
+{
+	unsigned first = w->smp ? (unsigned)w->smp->first : 0;
+
+	if (k == first)
+		return r;
+	return &w->smp->runs[k == 0 ? first : k];
+}
+
 /* run_guest's start hook on vCPU 0's run: the other vCPUs start once vCPU 0's timers are armed,
  * so that any of them can start the CPU budget when its trigger fires. */
 static void worker_go(struct run *r, void *arg)
@@ -206,6 +217,16 @@ static void worker_go(struct run *r, void *arg)
 	x0->w->round->went = true;
 }
 
+/* run_guest's stop hook on vCPU 0's run: the other vCPUs stop before vCPU 0's timers are
+ * disarmed, so that none can arm the CPU budget after that. */
+static void worker_stop(struct run *r, void *arg)
+{
+	struct exp *x0 = arg;
+
+	(void)r;
+	smp_stop_all(x0->w->smp);
+}
+
 /* Run r (vCPU 0's) and, with several vCPUs, the others in a round; r becomes the run that ended
  * it (smp_finish). w->last_exit is vCPU 0's. */
 static void worker_run_all(struct worker *w, struct run *r)
@@ -213,8 +234,9 @@ static void worker_run_all(struct worker *w, struct run *r)
 	struct exp *x0 = &w->round->xs[0];
 
 	w->round->went = false;
+	r->vm->run->immediate_exit = 0; /* a kick from the last round may have left it */
 	if (w->smp)
-		r->start_hook = worker_go;
+		r->start_hook = worker_go, r->stop_hook = worker_stop;
 	if (r->stop == RUN_STOP_NONE)
 		run_guest(r);
 	if (w->smp && !w->round->went) /* vCPU 0 never ran: the others end their round too */
@@ -276,8 +298,8 @@ int worker_init(struct worker *w, const struct campaign_opts *o, char *msg, size
 		return PW_STATUS_USAGE;
 	}
 	/* The VMM's own state for the runs to start from (--faults=vmm): vCPU 0's */
-	w->recovery_gpa = w->smp && w->smp->first > 0 ? w->smp->runs[w->smp->first].recovery_gpa
-						       : r.recovery_gpa;
+	for (unsigned k = 0; k < w->ncpus; k++)
+		w->recovery_gpa[k] = worker_run_of(w, &r, k)->recovery_gpa;
 	w->pool_top = w->smp ? w->smp->pool.top : r.gpt.pool_top;
 	run_free(&r);
 	if (snapshot_take(&w->snap, &w->vm, &w->mem, w->protect_pt, w->last_exit, &ve)) {
@@ -350,11 +372,7 @@ void worker_note_vmm_writes(struct worker *w, const struct run *r)
  * at a waypoint has not recorded those of the golden prefix. */
 static void camp_last_fault(const struct run *r, unsigned cpu, struct campaign_result *res)
 {
-	const struct fault_record *f = NULL;
-
-	for (size_t i = r->faults.n; i-- > 0 && !f;)
-		if (r->faults.v[i].cpu == cpu)
-			f = &r->faults.v[i];
+	const struct fault_record *f = fault_list_last_of(&r->faults, cpu);
 
 	res->has_fault = f && !f->recovered;
 	if (!res->has_fault)
@@ -376,7 +394,7 @@ static void worker_start_at(struct worker *w, const struct waypoint_start *st, s
 {
 	const struct waypoint *wp = st->wp;
 
-	r->recovery_gpa = wp ? wp->recovery_gpa : w->recovery_gpa;
+	r->recovery_gpa = wp ? wp->recovery_gpa : w->recovery_gpa[0];
 	r->gpt.pool_top = wp ? wp->pool_top : w->pool_top;
 	x->hits = st->hits;
 	x->steps = wp ? wp->insn : 0;
@@ -447,60 +465,13 @@ static void worker_keep_golden(struct worker *w, const struct run *r, uint64_t h
 	w->golden.cpu_ns = cpu_ns;
 }
 
-/* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
- * record the RIPs), or from the last waypoint before spec's trigger. Fills res if given; sets
- * *diverged as exp_diverged says. */
-static int worker_run_once(struct worker *w, const struct inject_spec *spec, bool trace,
-			   struct campaign_result *res, struct run *r, bool *diverged)
+/* Experiment x's result (x: the vCPU its spec names) from its stopped run r, which vCPU first
+ * ended, with output hash, into res. */
+static void worker_result(const struct worker *w, const struct exp *x, const struct run *r,
+			  unsigned first, uint64_t hash, struct campaign_result *res)
 {
-	struct run_config cfg = {.quiet = true,
-				 .log = stderr,
-				 .console_fd = -1, /* the output is hashed, not shown */
-				 .timeout = CAMP_SANITY_S,
-				 .max_exits = w->max_exits,
-				 .cpu_budget = spec ? w->budget_cpu_s : 0};
-	struct waypoint_start st = {0};
-	struct vm_error ve = {0};
-	const struct exp *x, *bad;
-	uint64_t hash, cpu_ns;
-	unsigned first;
+	const struct inject_spec *spec = x->spec;
 
-	worker_round_init(w, spec, trace, false, &cfg);
-	x = &w->round->xs[spec ? spec->cpu : 0];
-	if (spec && w->fast_forward)
-		waypoints_pick(&w->wps, w->trace, w->ntrace, w->snap.cpus[0].regs.rip, spec, &st);
-	if (snapshot_restore(&w->snap, &w->vm, &w->mem, w->last_exit, st.wp ? &st.wp->delta : NULL,
-			     &ve)) {
-		if (res)
-			snprintf(res->detail, sizeof(res->detail), "%.159s", ve.detail);
-		return -1;
-	}
-	run_init(r, &w->vm, &w->mem, &w->layout, &cfg);
-	worker_start_at(w, &st, r, &w->round->xs[0]);
-	/* The sanity limit grows with the steps: a trace's, or the golden prefix's by steps */
-	if (trace || (spec && (spec->trigger == INJ_AT_INSN ||
-			       (spec->trigger == INJ_AT_RIP && !w->plat.hw_breakpoint))))
-		r->cfg.timeout +=
-		    CAMP_STEP_S * (double)(trace ? CAMP_TRACE_MAX : w->ntrace);
-	exp_start(&w->round->xs[0], r, &w->vm,
-		  st.wp ? st.wp->delta.cpu.regs.rip : w->snap.cpus[0].regs.rip);
-	cpu_ns = worker_cpu_ns();
-	worker_run_all(w, r);
-	cpu_ns = worker_cpu_ns() - cpu_ns;
-	first = w->smp ? (unsigned)w->smp->first : 0;
-	worker_note_all_writes(w, r);
-	if ((bad = worker_failed_cpu(w))) {
-		if (res)
-			snprintf(res->detail, sizeof(res->detail), "%.159s", bad->why);
-		run_free(r);
-		return -1;
-	}
-	hash = worker_hash(w);
-	*diverged = spec && exp_diverged(w, x, r, hash);
-	if (!res) {
-		worker_keep_golden(w, r, hash, w->smp ? cpu_ns : r->cpu_ns);
-		return 0;
-	}
 	res->model = (uint8_t)spec->model;
 	res->stop = (uint8_t)r->stop;
 	res->applied = x->applied;
@@ -520,15 +491,81 @@ static int worker_run_once(struct worker *w, const struct inject_spec *spec, boo
 			 "vCPU %u's single steps leaked TF to the guest: #DB at RIP 0x%" PRIx64
 			 " (an interrupt taken while stepping; docs/platforms.md)",
 			 x->cpu, res->fault.rip);
-		return 0;
-	}
-	/* Where a hang was when the budget stopped it is not reproducible; --max-exits is. */
-	if (res->outcome == OUT_HANG && r->stop != RUN_STOP_LIMIT)
+	} else if (res->outcome == OUT_HANG && r->stop != RUN_STOP_LIMIT) {
+		/* Where a hang was when the budget stopped it is not reproducible; --max-exits is. */
 		snprintf(res->detail, sizeof(res->detail), "hang budget exhausted");
-	else if (!x->applied && r->stop == w->golden.stop && res->outcome == OUT_BENIGN)
+	} else if (!x->applied && r->stop == w->golden.stop && res->outcome == OUT_BENIGN) {
 		snprintf(res->detail, sizeof(res->detail), "trigger never reached");
-	else
+	} else {
 		snprintf(res->detail, sizeof(res->detail), "%.159s", x->err ? x->why : r->msg);
+	}
+}
+
+/* Reset the VM for spec (to the snapshot, or the last waypoint before its trigger) and prepare
+ * vCPU 0's run r with cfg; the other vCPUs reset themselves when the run starts. On error, why
+ * (n bytes) says why and -1 is returned. */
+static int worker_reset(struct worker *w, const struct inject_spec *spec, bool trace,
+			const struct run_config *cfg, struct run *r, char *why, size_t n)
+{
+	struct waypoint_start st = {0};
+	struct vm_error ve = {0};
+
+	worker_round_init(w, spec, trace, false, cfg);
+	if (spec && w->fast_forward)
+		waypoints_pick(&w->wps, w->trace, w->ntrace, w->snap.cpus[0].regs.rip, spec, &st);
+	if (snapshot_restore(&w->snap, &w->vm, &w->mem, w->last_exit, st.wp ? &st.wp->delta : NULL,
+			     &ve))
+		return snprintf(why, n, "%.150s", ve.detail), -1;
+	run_init(r, &w->vm, &w->mem, &w->layout, cfg);
+	worker_start_at(w, &st, r, &w->round->xs[0]);
+	/* The sanity limit grows with the steps: a trace's, or the golden prefix's by steps */
+	if (trace || (spec && (spec->trigger == INJ_AT_INSN ||
+			       (spec->trigger == INJ_AT_RIP && !w->plat.hw_breakpoint))))
+		r->cfg.timeout += CAMP_STEP_S * (double)(trace ? CAMP_TRACE_MAX : w->ntrace);
+	exp_start(&w->round->xs[0], r, &w->vm,
+		  st.wp ? st.wp->delta.cpu.regs.rip : w->snap.cpus[0].regs.rip);
+	return 0;
+}
+
+/* Reset the VM and run it from the snapshot with spec (NULL: golden; trace: single-step and
+ * record the RIPs), or from the last waypoint before spec's trigger. Fills res if given; sets
+ * *diverged as exp_diverged says. */
+static int worker_run_once(struct worker *w, const struct inject_spec *spec, bool trace,
+			   struct campaign_result *res, struct run *r, bool *diverged)
+{
+	struct run_config cfg = {.quiet = true,
+				 .log = stderr,
+				 .console_fd = -1, /* the output is hashed, not shown */
+				 .timeout = CAMP_SANITY_S,
+				 .max_exits = w->max_exits,
+				 .cpu_budget = spec ? w->budget_cpu_s : 0};
+	const struct exp *x = &w->round->xs[spec ? spec->cpu : 0], *bad;
+	char why[sizeof(res->detail)];
+	uint64_t hash, cpu_ns;
+	unsigned first;
+
+	if (worker_reset(w, spec, trace, &cfg, r, why, sizeof(why)) < 0) {
+		if (res)
+			snprintf(res->detail, sizeof(res->detail), "%s", why);
+		return -1;
+	}
+	cpu_ns = worker_cpu_ns();
+	worker_run_all(w, r);
+	cpu_ns = worker_cpu_ns() - cpu_ns;
+	first = w->smp ? (unsigned)w->smp->first : 0;
+	worker_note_all_writes(w, r);
+	if ((bad = worker_failed_cpu(w))) {
+		if (res)
+			snprintf(res->detail, sizeof(res->detail), "%.159s", bad->why);
+		run_free(r);
+		return -1;
+	}
+	hash = worker_hash(w);
+	*diverged = spec && exp_diverged(w, x, r, hash);
+	if (res)
+		worker_result(w, x, r, first, hash, res);
+	else
+		worker_keep_golden(w, r, hash, w->smp ? cpu_ns : r->cpu_ns);
 	return 0;
 }
 
@@ -555,26 +592,27 @@ int worker_run(struct worker *w, const struct inject_spec *spec, bool trace,
 	}
 }
 
-/* With several vCPUs, what the golden run just made (w->golden, w->golden_hc) does differently
- * from the first, g0: "stop", "exit code", "output", "hypercalls"; NULL if nothing. */
-static const char *worker_golden_differs(const struct worker *w, const struct campaign_golden *g0)
+/* What the golden run just made (w->golden, w->golden_hc) does differently from an earlier one
+ * (g0, hc0: each vCPU's hypercalls): "stop", "exit code", "output", "hypercalls"; NULL if
+ * nothing. */
+static const char *worker_golden_differs(const struct worker *w, const struct campaign_golden *g0,
+					 const uint64_t *hc0)
 {
-	if (w->ncpus == 1)
-		return NULL;
 	if (w->golden.stop != g0->stop)
 		return "stop";
 	if (w->golden.exit_code != g0->exit_code)
 		return "exit code";
 	if (w->golden.hash != g0->hash)
 		return "output";
-	return w->golden.hypercalls != g0->hypercalls ? "hypercalls" : NULL;
+	return memcmp(w->golden_hc, hc0, w->ncpus * sizeof(*hc0)) ? "hypercalls" : NULL;
 }
 
 /* The golden run's CPU time: the fastest of CAMP_GOLDEN_RUNS (a slow one was disturbed). */
 static int worker_time_golden(struct worker *w, char *msg, size_t n)
 {
-	uint64_t best = UINT64_MAX;
+	uint64_t best = UINT64_MAX, hc0[PW_MAX_CPUS];
 	struct campaign_golden g0 = {0};
+	const char *differs;
 	struct run r;
 
 	for (int i = 0; i < CAMP_GOLDEN_RUNS; i++) {
@@ -590,15 +628,17 @@ static int worker_time_golden(struct worker *w, char *msg, size_t n)
 				 run_stop_name(r.stop), r.msg);
 			return run_status(&r);
 		}
-		if (i == 0)
+		if (i == 0) {
 			g0 = w->golden;
-		else if (worker_golden_differs(w, &g0))
+			memcpy(hc0, w->golden_hc, sizeof(hc0));
+		} else if (w->ncpus > 1 && (differs = worker_golden_differs(w, &g0, hc0))) {
 			return snprintf(msg, n,
 					"the golden runs differ (%s): with %u vCPUs this guest's result "
 					"depends on timing, and a campaign needs one that does not "
-					"(docs/smp.md)",
-					worker_golden_differs(w, &g0), w->ncpus),
+					"(docs/fault-injection.md)",
+					differs, w->ncpus),
 			       PW_STATUS_USAGE;
+		}
 		best = w->golden.cpu_ns < best ? w->golden.cpu_ns : best;
 	}
 	w->golden.cpu_ns = best;
@@ -609,6 +649,7 @@ static int worker_time_golden(struct worker *w, char *msg, size_t n)
 int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, size_t n)
 {
 	struct campaign_golden g;
+	uint64_t hc[PW_MAX_CPUS];
 	struct run r;
 	int status = worker_time_golden(w, msg, n);
 
@@ -618,6 +659,7 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 	if (!w->trace)
 		return snprintf(msg, n, "out of memory"), PW_STATUS_INTERNAL;
 	g = w->golden;
+	memcpy(hc, w->golden_hc, sizeof(hc));
 	/* The traced run must end as the golden runs did, or its steps went astray (platforms
 	 * that lose debug exits: docs/platforms.md); its waypoints go with it. */
 	for (int attempt = 1;; attempt++) {
@@ -628,8 +670,7 @@ int worker_golden(struct worker *w, const struct campaign_opts *o, char *msg, si
 			return PW_STATUS_INTERNAL;
 		}
 		run_free(&r);
-		if (w->golden.stop == g.stop && w->golden.exit_code == g.exit_code &&
-		    w->golden.hash == g.hash && w->golden.hypercalls == g.hypercalls)
+		if (!worker_golden_differs(w, &g, hc))
 			break;
 		if (attempt == CAMP_ATTEMPTS) {
 			snprintf(msg, n,

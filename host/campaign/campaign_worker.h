@@ -49,7 +49,7 @@ struct worker {
 	bool protect_pt;    /* --protect-pt: the pool is a read-only memslot */
 	/* The VMM's own state at the snapshot, which each run starts from (--faults=vmm): where the
 	 * guest's recovery record is, and the VMM's cursor in the page-table pool. */
-	uint64_t recovery_gpa;
+	uint64_t recovery_gpa[PW_MAX_CPUS]; /* [k]: vCPU k's (each registers its own) */
 	uint64_t pool_top;
 	bool fast_forward;    /* experiments may start at a waypoint (not --no-fast-forward) */
 	uint64_t reruns;      /* runs made again because single steps left the golden run */

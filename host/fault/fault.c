@@ -81,6 +81,14 @@ void fault_list_merge(struct fault_list *to, const struct fault_list *from)
 	to->dropped += from->dropped;
 }
 
+const struct fault_record *fault_list_last_of(const struct fault_list *l, unsigned cpu)
+{
+	for (size_t i = l->n; i-- > 0;)
+		if (l->v[i].cpu == cpu)
+			return &l->v[i];
+	return NULL;
+}
+
 void fault_list_free(struct fault_list *l)
 {
 	free(l->v);

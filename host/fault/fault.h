@@ -51,6 +51,9 @@ bool fault_list_append(struct fault_list *l, const struct fault_record *f);
 /* Append every record of from to to, each keeping its own vCPU, and from's dropped count. */
 void fault_list_merge(struct fault_list *to, const struct fault_list *from);
 
+/* The last record of vCPU cpu in l, or NULL if it has none. */
+const struct fault_record *fault_list_last_of(const struct fault_list *l, unsigned cpu);
+
 /* Free the records; l becomes empty. */
 void fault_list_free(struct fault_list *l);
 

@@ -88,7 +88,11 @@ static int gen_rules(scmp_filter_ctx ctx, int gdb, int smp)
 		return -1;
 	if (smp)
 		return gen_block_ioctls(ctx, sandbox_vcpu_reqs, SANDBOX_N(sandbox_vcpu_reqs)) ||
-		       gen_ioctls(ctx, SANDBOX_FD_VM, sandbox_vm_reqs, SANDBOX_N(sandbox_vm_reqs));
+		       gen_block_ioctls(ctx, sandbox_smp_vcpu_reqs,
+					SANDBOX_N(sandbox_smp_vcpu_reqs)) ||
+		       gen_ioctls(ctx, SANDBOX_FD_VM, sandbox_vm_reqs, SANDBOX_N(sandbox_vm_reqs)) ||
+		       gen_ioctls(ctx, SANDBOX_FD_VM, sandbox_smp_vm_reqs,
+				  SANDBOX_N(sandbox_smp_vm_reqs));
 	return gen_ioctls(ctx, SANDBOX_FD_VCPU, sandbox_vcpu_reqs, SANDBOX_N(sandbox_vcpu_reqs)) ||
 	       gen_ioctls(ctx, SANDBOX_FD_VM, sandbox_vm_reqs, SANDBOX_N(sandbox_vm_reqs));
 }

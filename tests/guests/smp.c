@@ -12,9 +12,10 @@
  *   remote    CPU 1 reads the page once, then waits; CPU 2 unmaps it and flushes (4 CPUs) while
  *             CPU 0 waits in pw_cpus_run and CPU 3 in the runtime, prints the acknowledgements
  *             it got (3), then lets CPU 1 read again: that read must fault
- *   heap      every CPU grows the heap at once, each in a 2 MiB piece of its own (a new page
- *             table each), then CPU 0 reads back what every CPU wrote: exit 7 if a page of one
- *             CPU's shows another's (two CPUs took the same table frame)
+ *   heap      every CPU grows the heap at once, in a 2 MiB piece shared by all (every CPU's
+ *             first touch of the same pages) and in a piece of its own (a new page table
+ *             each), then CPU 0 reads back what every CPU wrote: exit 7 if a mark is wrong
+ *             (two CPUs took the same table frame); a mapping that fails crashes
  * Exit 0 when a mode that must not crash passes; 3 for a stale read after a shootdown. */
 #include <pagewarden/guest.h>
 #include <pagewarden/live_pt.h>
@@ -109,37 +110,48 @@ static const char *mode;
 
 #define HEAP_PAGES 16 /* per CPU, from the start of its 2 MiB piece */
 
-/* The first page of CPU cpu's piece of the heap: a 2 MiB boundary, cpu + 1 pieces above the
- * heap's first one. */
-static volatile uint64_t *heap_piece(unsigned cpu)
+/* The first page of the heap's n-th piece of 2 MiB (from the first 2 MiB boundary in it): piece
+ * 0 is every CPU's, piece cpu + 1 that CPU's own. */
+static volatile uint64_t *heap_piece(unsigned n)
 {
 	uint64_t start = (pw_boot_info()->heap_start + PT_SIZE_2M - 1) & ~(PT_SIZE_2M - 1);
 
-	return (volatile uint64_t *)(uintptr_t)(start + (cpu + 1) * PT_SIZE_2M);
+	return (volatile uint64_t *)(uintptr_t)(start + n * PT_SIZE_2M);
 }
 
-/* Touch this CPU's heap pages (each first touch a heap-grow fault), each with its own mark. */
+/* CPU cpu's mark for page i. */
+static uint64_t heap_mark(unsigned cpu, unsigned i)
+{
+	return (uint64_t)cpu << 32 | i;
+}
+
+/* Touch the shared piece's pages (word cpu of each) and this CPU's own, each first touch a
+ * heap-grow fault, each with this CPU's mark. */
 static void grow_heap(unsigned cpu, void *arg)
 {
-	volatile uint64_t *p = heap_piece(cpu);
+	volatile uint64_t *shared = heap_piece(0), *own = heap_piece(cpu + 1);
 
 	(void)arg;
-	for (unsigned i = 0; i < HEAP_PAGES; i++)
-		p[i * 512] = (uint64_t)cpu << 32 | i;
+	for (unsigned i = 0; i < HEAP_PAGES; i++) {
+		shared[i * 512 + cpu] = heap_mark(cpu, i);
+		own[i * 512] = heap_mark(cpu, i);
+	}
 }
 
 /* heap: grow on every CPU at once, then check every mark. */
 static int heap_check(void)
 {
-	unsigned bad = 0;
+	unsigned n = pw_cpu_count(), bad = 0;
 
-	if ((uint64_t)(uintptr_t)heap_piece(pw_cpu_count()) > pw_boot_info()->heap_end)
-		panic("the heap is too small for %u pieces of 2 MiB", pw_cpu_count());
+	if ((uint64_t)(uintptr_t)heap_piece(n + 1) > pw_boot_info()->heap_end)
+		panic("the heap is too small for %u pieces of 2 MiB", n + 1);
 	pw_cpus_run(grow_heap, NULL);
-	for (unsigned cpu = 0; cpu < pw_cpu_count(); cpu++)
-		for (unsigned i = 0; i < HEAP_PAGES; i++)
-			bad += heap_piece(cpu)[i * 512] != ((uint64_t)cpu << 32 | i);
-	printf("heap: %u of %u marks wrong\n", bad, pw_cpu_count() * HEAP_PAGES);
+	for (unsigned cpu = 0; cpu < n; cpu++)
+		for (unsigned i = 0; i < HEAP_PAGES; i++) {
+			bad += heap_piece(0)[i * 512 + cpu] != heap_mark(cpu, i);
+			bad += heap_piece(cpu + 1)[i * 512] != heap_mark(cpu, i);
+		}
+	printf("heap: %u of %u marks wrong\n", bad, 2 * n * HEAP_PAGES);
 	return bad ? 7 : 0;
 }
 
