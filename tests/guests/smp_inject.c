@@ -4,11 +4,22 @@
  * .., 1 to RDX: 15, plus the CPU's number, is its result. Each CPU prints its own line; CPU 0
  * exits with the sum of (K + 1) times CPU K's result: 170 for 4 CPUs. Flipping bit 0 of RCX at
  * CPU K's 2nd arrival at si_loop makes its loop add 20 instead of 15: exit 170 + 5 (K + 1),
- * and only CPU K's line differs. */
+ * and only CPU K's line differs. Every CPU also probes the null page with pw_probe_read, before
+ * the checkpoint and after it: under --faults=vmm each CPU's expected fault is unwound through
+ * its own recovery record, which it registered before the snapshot. */
 #include <pagewarden/guest.h>
 #include <pagewarden/smp.h>
 
 static volatile uint64_t result[PW_MAX_CPUS];
+
+/* An expected fault on this CPU: the null page must fault, and be reported as null. */
+static void probe_null(unsigned cpu)
+{
+	struct pw_fault f;
+
+	if (!pw_probe_read(0, &f) || f.kind != PW_FAULT_NULL)
+		panic("cpu %u: the null page did not fault as null", cpu);
+}
 
 /* si_loop's sum for this CPU, plus its number. */
 static void work(unsigned cpu, void *arg)
@@ -16,6 +27,7 @@ static void work(unsigned cpu, void *arg)
 	uint64_t sum = 0;
 
 	(void)arg;
+	probe_null(cpu);
 	__asm__ volatile("mov $5, %%ecx\n"
 			 ".globl si_loop\nsi_loop: add %%rcx, %0\n"
 			 "dec %%ecx\n"
@@ -27,10 +39,11 @@ static void work(unsigned cpu, void *arg)
 	printf("cpu %u: %llu\n", cpu, (unsigned long long)result[cpu]);
 }
 
-/* Nothing: a round trip that leaves every other CPU idle. */
+/* A round trip that leaves every other CPU idle, after its first expected fault. */
 static void idle(unsigned cpu, void *arg)
 {
-	(void)cpu, (void)arg;
+	(void)arg;
+	probe_null(cpu);
 }
 
 int main(void)
