@@ -74,7 +74,8 @@ static enum vm_err snap_cpu_get(struct vm *view, struct snapshot_cpu *c, bool ap
 /* Load *c into view's vCPU. A shadow MMU does not see host writes to the tables: with
  * reset_mmu (a table page was restored) the sregs go in with an MMU reset
  * (cpu_set_sregs_reset_mmu). The APIC (whose mode the sregs' APIC base sets) and the run state
- * go before the events, which may hold an interrupt the APIC delivered. */
+ * go before the events, which may hold an interrupt the APIC delivered; the extra state last,
+ * as with one vCPU before there was an APIC to restore. */
 static enum vm_err snap_cpu_set(struct vm *view, const struct snapshot_cpu *c, bool reset_mmu,
 				struct vm_error *e)
 {
@@ -87,13 +88,14 @@ static enum vm_err snap_cpu_set(struct vm *view, const struct snapshot_cpu *c, b
 
 	err = reset_mmu ? cpu_set_sregs_reset_mmu(view, &sr, e)
 			: snap_vcpu(view, KVM_SET_SREGS, &sr, "KVM_SET_SREGS", e);
-	if (err || (err = snap_vcpu(view, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)) ||
-	    (err = vcpu_extra_set(view, &c->extra, e)))
+	if (err || (err = snap_vcpu(view, KVM_SET_REGS, &regs, "KVM_SET_REGS", e)))
 		return err;
 	if (c->apic && ((err = snap_vcpu(view, KVM_SET_LAPIC, &lapic, "KVM_SET_LAPIC", e)) ||
 			(err = snap_vcpu(view, KVM_SET_MP_STATE, &mp, "KVM_SET_MP_STATE", e))))
 		return err;
-	return snap_vcpu(view, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e);
+	if ((err = snap_vcpu(view, KVM_SET_VCPU_EVENTS, &events, "KVM_SET_VCPU_EVENTS", e)))
+		return err;
+	return vcpu_extra_set(view, &c->extra, e);
 }
 
 /* Read (set false) or load (set true) the irqchip's chips. */

@@ -138,11 +138,13 @@ static void campaign(const char *path, const char *const *extra)
 }
 
 /* Experiment i's "spec" and "outcome" and "exit_code" in a campaign's JSONL: its line from
- * "spec" to "exit_code" without the fields between that hold no result (image, mem...). */
-static void experiment(const char *jsonl, int i, char *out, size_t n)
+ * "spec" to "exit_code" without the fields between that hold no result (image, mem...). False
+ * if the run was the platform's vmm-error: single steps leaked the trap flag (docs/platforms.md),
+ * which depends on when the IPI came. */
+static bool experiment(const char *jsonl, int i, char *out, size_t n)
 {
 	char key[32];
-	const char *p = jsonl, *spec, *outcome, *end;
+	const char *p = jsonl, *spec, *outcome, *end, *eol;
 
 	snprintf(key, sizeof(key), "{\"i\":%d,", i);
 	p = strstr(jsonl, key);
@@ -153,11 +155,14 @@ static void experiment(const char *jsonl, int i, char *out, size_t n)
 	cr_assert(spec && outcome && end && outcome < end);
 	snprintf(out, n, "%.*s %.*s", (int)(strchr(spec + 8, '"') - spec + 1), spec,
 		 (int)(end - outcome), outcome);
+	eol = strchr(p, '\n');
+	return !(strstr(out, "\"vmm-error\"") && strstr(p, "single steps leaked TF") &&
+		 (!eol || strstr(p, "single steps leaked TF") < eol));
 }
 
 /* Two campaigns of register flips and exceptions with the same seed: every vCPU is reset for
  * each experiment, and the ones on vCPUs 1..3, whose path in this guest depends on no timing,
- * agree one by one. (A change to shared memory or tables may be met by another vCPU first, or
+ * agree one by one (but for the platform's trap-flag leaks, which are the only vmm-errors). (A change to shared memory or tables may be met by another vCPU first, or
  * not at all, depending on timing: docs/fault-injection.md.) */
 Test(smp_inject, campaigns_agree_on_the_other_cpus)
 {
@@ -171,12 +176,13 @@ Test(smp_inject, campaigns_agree_on_the_other_cpus)
 	a = read_text(pa);
 	b = read_text(pb);
 	cr_assert(a && b);
-	cr_assert(!strstr(a, "\"vmm-error\""), "%s", a);
 	cr_assert(strstr(a, "\"cpus\":4"), "%s", a);
 	for (int i = 0; i < 40; i++) {
-		experiment(a, i, ea, sizeof(ea));
-		experiment(b, i, eb, sizeof(eb));
-		if (!strstr(ea, ":cpu="))
+		bool ka = experiment(a, i, ea, sizeof(ea)), kb = experiment(b, i, eb, sizeof(eb));
+
+		cr_expect(!strstr(ea, "\"vmm-error\"") || !ka, "experiment %d: %s", i, ea);
+		cr_expect(!strstr(eb, "\"vmm-error\"") || !kb, "experiment %d: %s", i, eb);
+		if (!strstr(ea, ":cpu=") || !ka || !kb)
 			continue;
 		others++;
 		cr_expect_str_eq(ea, eb, "experiment %d", i);
@@ -187,17 +193,21 @@ Test(smp_inject, campaigns_agree_on_the_other_cpus)
 }
 
 /* A campaign over 4 vCPUs with extra (NULL-terminated) runs every experiment, and each line
- * records it as want says. */
+ * records it as want says. The one vmm-error allowed is the platform's: single steps on a vCPU
+ * that an IPI wakes leaked the trap flag (where hardware breakpoints do not fire, @rip steps;
+ * docs/platforms.md). */
 static void campaign_records(const char *const *extra, const char *want)
 {
 	const char *path = temp_path("smp3.jsonl");
-	char *a;
+	char *a, *save = NULL;
 
 	campaign(path, extra);
 	a = read_text(path);
 	cr_assert(a);
-	cr_assert(!strstr(a, "\"vmm-error\""), "%s", a);
 	cr_assert(strstr(a, want), "%s", a);
+	for (char *l = strtok_r(a, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		cr_expect(!strstr(l, "\"vmm-error\"") || strstr(l, "single steps leaked TF"), "%s",
+			  l);
 	free(a);
 }
 
