@@ -336,17 +336,15 @@ bool exp_diverged(const struct worker *w, const struct exp *x, const struct run 
 		hash != w->golden.hash);
 }
 
-/* True if run r's stop is a #DB on vCPU x->cpu that x's single steps made, not the guest or
- * the injection: a step that lands in an interrupt handler pushes the trap flag KVM set on the
+/* True if f, the last fault of the vCPU whose stop ended the run, is a #DB on vCPU x->cpu that
+ * x's single steps made, not the guest or the injection: a step that lands in an interrupt handler pushes the trap flag KVM set on the
  * interrupt frame, and the guest takes it when the handler returns (PVM: docs/platforms.md).
  * Only with several vCPUs: with one there is no irqchip, and no interrupt. */
-bool exp_leaked_tf(const struct exp *x, const struct run *r, unsigned first)
+bool exp_leaked_tf(const struct exp *x, const struct fault_record *f)
 {
-	const struct fault_record *f = fault_list_last_of(&r->faults, first);
 	const struct inject_spec *s = x->spec;
 
-	if (x->w->ncpus == 1 || !x->stepped || first != x->cpu || !f || f->cpu != x->cpu ||
-	    f->vector != 1)
+	if (x->w->ncpus == 1 || !x->stepped || !f || f->cpu != x->cpu || f->vector != 1)
 		return false;
 	/* the injection's own #DB: the exception itself, or RFLAGS.TF (bit 8) flipped on */
 	return !(s && ((s->model == INJ_EXC && s->vector == 1) ||

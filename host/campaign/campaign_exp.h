@@ -52,8 +52,8 @@ void exp_finish(struct exp *x, struct vm *view);
 bool exp_diverged(const struct worker *w, const struct exp *x, const struct run *r,
 		  uint64_t hash);
 
-/* True if run r (ended by vCPU first) stopped on a #DB that x's single steps leaked to the
- * guest, not one the guest or the injection made. */
-bool exp_leaked_tf(const struct exp *x, const struct run *r, unsigned first);
+/* True if f, the last fault of the vCPU whose stop ended the run, is a #DB on x's vCPU that x's
+ * single steps leaked to the guest, not one the guest or the injection made. */
+bool exp_leaked_tf(const struct exp *x, const struct fault_record *f);
 
 #endif

@@ -367,13 +367,11 @@ void worker_note_vmm_writes(struct worker *w, const struct run *r)
 		snapshot_note_host_write(&w->snap, r->recovery_gpa, sizeof(struct pw_recovery));
 }
 
-/* Copy the fault that stopped r, if one did (the last one vCPU cpu, whose stop ended the run,
- * recorded, not recovered), into res. Recovered faults before it are left out: a run started
- * at a waypoint has not recorded those of the golden prefix. */
-static void camp_last_fault(const struct run *r, unsigned cpu, struct campaign_result *res)
+/* Copy the fault that stopped the run, if one did (f: the last one the vCPU whose stop ended
+ * it recorded, if not recovered), into res. Recovered faults before it are left out: a run
+ * started at a waypoint has not recorded those of the golden prefix. */
+static void camp_last_fault(const struct fault_record *f, struct campaign_result *res)
 {
-	const struct fault_record *f = fault_list_last_of(&r->faults, cpu);
-
 	res->has_fault = f && !f->recovered;
 	if (!res->has_fault)
 		return;
@@ -471,6 +469,7 @@ static void worker_result(const struct worker *w, const struct exp *x, const str
 			  unsigned first, uint64_t hash, struct campaign_result *res)
 {
 	const struct inject_spec *spec = x->spec;
+	const struct fault_record *f = fault_list_last_of(&r->faults, first);
 
 	res->model = (uint8_t)spec->model;
 	res->stop = (uint8_t)r->stop;
@@ -484,8 +483,8 @@ static void worker_result(const struct worker *w, const struct exp *x, const str
 	res->rip = x->eff.rip;
 	res->pages_restored = w->snap.pages_restored;
 	res->outcome = (uint8_t)camp_classify(w, r, hash, x->err);
-	camp_last_fault(r, first, res);
-	if (exp_leaked_tf(x, r, first)) {
+	camp_last_fault(f, res);
+	if (exp_leaked_tf(x, f)) {
 		res->outcome = OUT_VMM_ERROR;
 		snprintf(res->detail, sizeof(res->detail),
 			 "vCPU %u's single steps leaked TF to the guest: #DB at RIP 0x%" PRIx64
@@ -549,9 +548,10 @@ static int worker_run_once(struct worker *w, const struct inject_spec *spec, boo
 			snprintf(res->detail, sizeof(res->detail), "%s", why);
 		return -1;
 	}
-	cpu_ns = worker_cpu_ns();
+	cpu_ns = w->smp ? worker_cpu_ns() : 0; /* with one vCPU the run's own is enough */
 	worker_run_all(w, r);
-	cpu_ns = worker_cpu_ns() - cpu_ns;
+	if (w->smp)
+		cpu_ns = worker_cpu_ns() - cpu_ns;
 	first = w->smp ? (unsigned)w->smp->first : 0;
 	worker_note_all_writes(w, r);
 	if ((bad = worker_failed_cpu(w))) {
